@@ -1,0 +1,66 @@
+"""Every error labkit raises, and the one root they share.
+
+A learner (or a notebook) catches ``labkit.LabkitError`` to handle any failure; a
+program that needs to tell failures apart catches one of its kinds. The kinds are
+containerd's own (``github.com/containerd/errdefs``), so that what labkit says
+maps onto what containerd and gRPC say for the same situation::
+
+    LabkitError
+     ├── InvalidArgument        a bad reference, filter, option or archive
+     ├── NotFound               no such image, blob, snapshot, container, task
+     ├── AlreadyExists          that name or id is taken
+     ├── FailedPrecondition     the object is in the wrong state for the call
+     │                          (start a running task, delete a running one, ...)
+     ├── Unavailable            a service or tool cannot be reached or is missing
+     │                          (registry down, runc not installed, 5xx after retries)
+     ├── PermissionDenied       the registry or the kernel refused (wrong password, no root)
+     └── DataCorrupted          bytes do not match their digest or size
+
+The message of every error is one line that names what was wrong, so that the
+command line can print it as it is (``labkit: <message>``) with no traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "LabkitError",
+    "InvalidArgument",
+    "NotFound",
+    "AlreadyExists",
+    "FailedPrecondition",
+    "Unavailable",
+    "PermissionDenied",
+    "DataCorrupted",
+]
+
+
+class LabkitError(Exception):
+    """The root of every error labkit raises on purpose."""
+
+
+class InvalidArgument(LabkitError, ValueError):
+    """The caller's input is malformed: a reference, a filter, an option, an archive."""
+
+
+class NotFound(LabkitError, LookupError):
+    """The named object does not exist (image, blob, snapshot, container, task)."""
+
+
+class AlreadyExists(LabkitError):
+    """An object with that name or id already exists."""
+
+
+class FailedPrecondition(LabkitError):
+    """The object exists but is in the wrong state for the call (a lifecycle rule)."""
+
+
+class Unavailable(LabkitError):
+    """A service or a tool labkit depends on cannot be reached or is not installed."""
+
+
+class PermissionDenied(LabkitError, PermissionError):
+    """Credentials were refused, or the host does not allow the operation."""
+
+
+class DataCorrupted(LabkitError):
+    """Bytes do not match the digest or size that was promised for them."""

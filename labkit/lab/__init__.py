@@ -1,0 +1,9 @@
+"""The lab environment: its local registry, seed images, the host's tier, cleaning up.
+
+- ``registry``: start, stop and inspect Debian's ``docker-registry`` on loopback.
+- ``builder``:  build OCI images from files and push them (how the seed images are made).
+- ``seed``:     the lab's seed images (``lab/busybox``, ``lab/layers``, ``lab/multiarch``).
+- ``doctor``:   probe the host and decide its tier (full / rootless / inspect).
+- ``clean``:    remove everything the lab made on the host.
+- ``notebook``: the ``%%needs TIER`` cell magic the notebooks use.
+"""

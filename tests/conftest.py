@@ -1,0 +1,62 @@
+"""Shared fixtures, and the rule for tests that need something from the host.
+
+A test marked ``root``, ``tool(NAME)`` or ``registry`` needs that from the machine. On a
+developer's machine a missing requirement skips the test with the reason; in CI
+(``CI=true``) it fails it, because CI installs and starts everything itself and a
+missing piece there is a broken set-up, not a reason to test less.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from labkit.paths import registry_address
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _missing(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"CI lacks a requirement: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def _registry_up(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("root") and os.geteuid() != 0:
+        _missing("needs root")
+    for marker in item.iter_markers("tool"):
+        for tool in marker.args:
+            if shutil.which(tool) is None:
+                _missing(f"needs the program {tool!r}")
+    if item.get_closest_marker("registry") and not _registry_up(registry_address()):
+        _missing(f"needs the lab registry at {registry_address()} (run `labkit lab up`)")
+
+
+@pytest.fixture
+def lab_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A fresh, private lab root for one test (``$LABKIT_ROOT``)."""
+    root = tmp_path / "labroot"
+    root.mkdir()
+    monkeypatch.setenv("LABKIT_ROOT", str(root))
+    yield root
+
+
+@pytest.fixture
+def registry() -> str:
+    """``host:port`` of the lab's registry, started by ``labkit lab up`` (mark the test ``registry``)."""
+    return registry_address()
