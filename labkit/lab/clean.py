@@ -1,0 +1,132 @@
+"""``labkit lab clean``: remove everything the lab made on the host, after a crashed lesson too.
+
+A kernel killed mid-lesson can leave containers running, overlay mounts mounted,
+cgroups populated and veth pairs behind. The lab names everything it makes outside
+its root (``labkit.paths``), so cleaning is a walk over those names, in the order
+that lets each step succeed:
+
+1. containers known to the runtimes under the lab root: ``runc delete --force``;
+2. processes left in the lab's cgroups: thawed (a frozen task cannot die), killed;
+3. the lab's cgroups, deepest first;
+4. every mount below the lab root, deepest first;
+5. the lab's network: named netns ``labkit-*``, veths ``lk*``, the bridge ``labkit0``;
+6. container records and their active snapshots (images and content stay).
+
+Each step reports what it removed, so the learner sees what had leaked.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..paths import BRIDGE, CGROUP_PARENT, NETNS_PREFIX, VETH_PREFIX, default_root
+
+__all__ = ["clean"]
+
+RUNTIMES = ("runc", "crun")
+CGROUP_MOUNT = Path("/sys/fs/cgroup")
+
+
+def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+
+
+def _containers(root: Path) -> Iterator[str]:
+    for runtime in RUNTIMES:
+        state = root / runtime
+        if state.is_dir() and shutil.which(runtime):
+            for container in sorted(p.name for p in state.iterdir() if p.is_dir()):
+                if _run([runtime, "--root", str(state), "delete", "--force", container]).returncode == 0:
+                    yield f"deleted {runtime} container {container}"
+
+
+def _lab_cgroups() -> list[Path]:
+    """Every cgroup directory under ``labkit/`` in every hierarchy, deepest first."""
+    groups = [p for top in CGROUP_MOUNT.glob(f"*/{CGROUP_PARENT}") for p in top.rglob("*") if p.is_dir()]
+    groups += [p for p in CGROUP_MOUNT.glob(CGROUP_PARENT) if p.is_dir()]  # the v2 tree
+    groups += [p for p in CGROUP_MOUNT.glob(f"*/{CGROUP_PARENT}") if p.is_dir()]
+    return sorted(set(groups), key=lambda p: len(p.parts), reverse=True)
+
+
+def _kill_cgroup_members(groups: list[Path]) -> Iterator[str]:
+    for group in groups:
+        if (group / "freezer.state").exists():
+            (group / "freezer.state").write_text("THAWED")
+        elif (group / "cgroup.freeze").exists():
+            (group / "cgroup.freeze").write_text("0")
+    for group in groups:
+        for pid in (group / "cgroup.procs").read_text().split() if (group / "cgroup.procs").exists() else []:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+                yield f"killed process {pid} left in {group}"
+            except ProcessLookupError:
+                pass
+
+
+def _remove_cgroups(groups: list[Path]) -> Iterator[str]:
+    for group in groups:
+        for _ in range(20):  # a killed process leaves its cgroup a moment later
+            try:
+                group.rmdir()
+                yield f"removed cgroup {group}"
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.05)
+
+
+def _mounts_below(root: Path) -> list[str]:
+    prefix = str(root.resolve()).rstrip("/") + "/"
+    points = []
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        point = line.split()[4].replace("\\040", " ")
+        if point.startswith(prefix):
+            points.append(point)
+    return sorted(set(points), key=len, reverse=True)
+
+
+def _unmount(root: Path) -> Iterator[str]:
+    for point in _mounts_below(root):
+        if _run(["umount", "--lazy", point]).returncode == 0:
+            yield f"unmounted {point}"
+
+
+def _network() -> Iterator[str]:
+    netns = Path("/run/netns")
+    for ns in sorted(netns.glob(f"{NETNS_PREFIX}*")) if netns.is_dir() else []:
+        if _run(["ip", "netns", "delete", ns.name]).returncode == 0:
+            yield f"deleted network namespace {ns.name}"
+    links = _run(["ip", "-o", "link", "show"]).stdout.splitlines()
+    names = [line.split(":")[1].strip().split("@")[0] for line in links if ":" in line]
+    for name in names:
+        if name.startswith(VETH_PREFIX) or name == BRIDGE:
+            if _run(["ip", "link", "delete", name]).returncode == 0:
+                yield f"deleted network interface {name}"
+
+
+def _records(root: Path) -> Iterator[str]:
+    containers = root / "containers"
+    for record in sorted(containers.iterdir()) if containers.is_dir() else []:
+        shutil.rmtree(record, ignore_errors=True)
+        yield f"removed container record {record.name}"
+
+
+def clean(root: Path | None = None) -> list[str]:
+    """Remove every container, cgroup, mount and network object the lab made; say what went."""
+    root = root or default_root()
+    done = list(_containers(root))
+    groups = _lab_cgroups()
+    done += _kill_cgroup_members(groups)
+    done += _remove_cgroups(groups)
+    done += _unmount(root)
+    if os.geteuid() == 0:
+        done += _network()
+    done += _records(root)
+    return done or ["nothing to clean"]
