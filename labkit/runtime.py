@@ -1,0 +1,214 @@
+"""The OCI runtime driver: one method per verb of ``runc`` (or ``crun``).
+
+An OCI runtime turns a *bundle* (a directory with ``config.json`` and a root
+filesystem) into a running process, and nothing more: it does not fetch images,
+keep records or collect exit statuses. Its command line is the OCI runtime
+spec's lifecycle (runtime-spec, runtime.md "Operations")::
+
+    create  -> status "created"  (init is blocked on exec.fifo, waiting for start)
+    start   -> status "running"  (init execs the user's process)
+    kill    -> a signal to init  (status "stopped" once it has exited)
+    delete  -> the container is gone (its cgroups and runtime state removed)
+
+plus runc's extensions that containerd uses: ``state``, ``pause``/``resume``
+(the cgroup freezer), ``exec`` (one more process in the same namespaces), ``ps``,
+``events --stats`` and ``update``. This module runs them with
+``--root <lab root>/<runtime>``, parses their JSON, and turns their failures into
+labkit errors with one line that says what went wrong.
+
+``runc`` and ``crun`` take the same verbs; ``crun`` has no ``events``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from .errors import AlreadyExists, FailedPrecondition, LabkitError, NotFound, Unavailable
+from .paths import default_root
+
+__all__ = ["RUNTIMES", "Runtime", "State"]
+
+#: the OCI runtimes labkit can drive
+RUNTIMES = ("runc", "crun")
+
+#: (error kind, pattern in the runtime's message), first match wins; both runtimes' wordings.
+_ERRORS: list[tuple[type[LabkitError], re.Pattern[str]]] = [
+    (NotFound, re.compile(r"does not exist|not found|error opening file .*/status")),
+    (AlreadyExists, re.compile(r"already exists|File exists")),
+    (FailedPrecondition, re.compile(r"not running|not paused|not stopped|already running|is paused"
+                                    r"|in a (paused|stopped) container|not in `created`|exec\.fifo"
+                                    r"|cannot start|stopped")),
+]
+_LOGRUS_MSG = re.compile(r'msg="((?:[^"\\]|\\.)*)"')
+
+
+@dataclass(frozen=True)
+class State:
+    """``runc state ID``: the runtime's view of one container (runtime-spec, runtime.md "State")."""
+
+    id: str
+    pid: int
+    status: str  # "created" | "running" | "paused" | "stopped"
+    bundle: str
+    created: str = ""
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> State:
+        return cls(id=data["id"], pid=data.get("pid", 0), status=data["status"], bundle=data.get("bundle", ""),
+                   created=data.get("created", ""), annotations=data.get("annotations") or {})
+
+
+def _one_line(stderr: str) -> str:
+    """The runtime's error message, reduced to its last meaningful line (logrus ``msg=`` unwrapped)."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if not lines:
+        return "failed without a message"
+    last = lines[-1]
+    if match := _LOGRUS_MSG.search(last):
+        last = match.group(1).replace('\\"', '"')
+    return last
+
+
+class Runtime:
+    """Drive one OCI runtime binary with its state kept under ``<lab root>/<name>``.
+
+    >>> rt = Runtime("runc")              # doctest: +SKIP
+    >>> rt.state("demo").status           # doctest: +SKIP
+    'running'
+    """
+
+    def __init__(self, name: str = "runc", root: Path | None = None) -> None:
+        if name not in RUNTIMES:
+            raise LabkitError(f"unknown runtime {name!r}: choose one of {', '.join(RUNTIMES)}")
+        binary = shutil.which(name)
+        if binary is None:
+            raise Unavailable(f"the OCI runtime {name!r} is not installed")
+        self.name = name
+        self.binary = binary
+        self.root = Path(root) if root is not None else default_root() / name
+
+    def __repr__(self) -> str:
+        return f"Runtime({self.name!r}, root={str(self.root)!r})"
+
+    def command(self, verb: str, *args: str) -> list[str]:
+        """The argv for one verb: ``<runtime> --root <root> <verb> <args...>``."""
+        return [self.binary, "--root", str(self.root), verb, *args]
+
+    def _fail(self, verb: str, id: str, message: str) -> LabkitError:
+        text = f"{self.name} {verb} {id}: {message}"
+        for kind, pattern in _ERRORS:
+            if pattern.search(message):
+                return kind(text)
+        return LabkitError(text)
+
+    def _call(self, verb: str, id: str, *args: str, input: str | None = None) -> str:
+        """Run a verb that does not start a process, capturing its output; raise a labkit error on failure."""
+        proc = subprocess.run(self.command(verb, *args, id), input=input, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise self._fail(verb, id, _one_line(proc.stderr))
+        return proc.stdout
+
+    def _spawn(self, verb: str, id: str, args: list[str], log: Path,
+               stdout: IO[Any] | int | None, stderr: IO[Any] | int | None) -> None:
+        """Run a verb that starts a process: its stdio is the new process's, so errors come from a JSON log."""
+        argv = [self.binary, "--root", str(self.root), "--log", str(log), "--log-format", "json", verb, *args, id]
+        if subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr).returncode != 0:
+            raise self._fail(verb, id, _last_log_error(log))
+
+    # -- the lifecycle (runtime-spec, runtime.md "Operations") ------------------------------------
+
+    def create(self, id: str, bundle: Path, *, pid_file: Path | None = None,
+               stdout: IO[Any] | int | None = None, stderr: IO[Any] | int | None = None) -> None:
+        """``runc create``: set the container up; its init waits on ``exec.fifo`` until :meth:`start`.
+
+        The container's stdio is the runtime's: pass files (or fds) for stdout and stderr,
+        never pipes nobody reads. The init process is re-parented to the nearest child
+        subreaper when ``create`` returns (reference.md, "Detached"), so whoever wants its
+        exit status must be one — that is what :mod:`labkit.shim` is for. Errors are read
+        from the runtime's JSON log (``<bundle>/log.json``), since its stderr belongs to the container.
+        """
+        args = ["--bundle", str(bundle), *(["--pid-file", str(pid_file)] if pid_file is not None else [])]
+        self._spawn("create", id, args, Path(bundle) / "log.json", stdout, stderr)
+
+    def start(self, id: str) -> None:
+        """``runc start``: open ``exec.fifo`` so that the waiting init execs the user's process."""
+        self._call("start", id)
+
+    def state(self, id: str) -> State:
+        """``runc state``: status, pid and bundle, as the runtime sees them."""
+        return State.from_json(json.loads(self._call("state", id)))
+
+    def list(self) -> list[State]:
+        """``runc list``: every container under this runtime's ``--root``."""
+        proc = subprocess.run(self.command("list", "--format", "json"), capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise self._fail("list", "", _one_line(proc.stderr))
+        return [State.from_json(item) for item in json.loads(proc.stdout or "null") or []]
+
+    def kill(self, id: str, signal: str | int = "TERM", *, all: bool = False) -> None:
+        """``runc kill``: send a signal to init (``all=True``: to every process of the container)."""
+        self._call("kill", id, *(["--all"] if all else []), str(signal))
+
+    def delete(self, id: str, *, force: bool = False) -> None:
+        """``runc delete``: remove a stopped container (``force`` kills a running one first)."""
+        self._call("delete", id, *(["--force"] if force else []))
+
+    def pause(self, id: str) -> None:
+        """``runc pause``: freeze every process of the container (cgroup freezer)."""
+        self._call("pause", id)
+
+    def resume(self, id: str) -> None:
+        """``runc resume``: thaw a paused container."""
+        self._call("resume", id)
+
+    def exec(self, id: str, process: dict[str, Any], *, pid_file: Path,
+             stdout: IO[Any] | int | None = None, stderr: IO[Any] | int | None = None) -> int:
+        """``runc exec --detach -p process.json``: one more process in the container; returns its pid.
+
+        ``process`` is a runtime-spec ``process`` object (config.md, "Process"). Like
+        ``create``, the new process is re-parented to the caller's nearest subreaper; the
+        process spec and the runtime's log are written next to ``pid_file``.
+        """
+        spec = Path(pid_file).with_name("process.json")
+        spec.write_text(json.dumps(process))
+        args = ["--detach", "--pid-file", str(pid_file), "--process", str(spec)]
+        self._spawn("exec", id, args, spec.with_name("log.json"), stdout, stderr)
+        return int(Path(pid_file).read_text())
+
+    def ps(self, id: str) -> list[int]:
+        """``runc ps --format json``: the host pids of the container's processes."""
+        return [int(pid) for pid in json.loads(self._call("ps", id, "--format", "json"))]
+
+    def stats(self, id: str) -> dict[str, Any]:
+        """``runc events --stats``: one snapshot of the container's cgroup statistics (the ``data`` object)."""
+        if self.name == "crun":
+            raise Unavailable(f"crun has no 'events' command: read the cgroup of {id} instead")
+        return json.loads(self._call("events", id, "--stats"))["data"]
+
+    def update(self, id: str, resources: dict[str, Any]) -> None:
+        """``runc update -r -``: change a running container's limits (a runtime-spec ``linux.resources``)."""
+        self._call("update", id, "--resources", "-", input=json.dumps(resources))
+
+
+def _last_log_error(log: Path) -> str:
+    """The last error a runtime wrote to its ``--log-format json`` log."""
+    try:
+        lines = log.read_text().splitlines()
+    except OSError:
+        return "failed without a log"
+    for line in reversed(lines):
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("level") in ("error", "fatal"):
+            return str(entry.get("msg", "")).strip() or "failed without a message"
+    return "failed without a message"
+

@@ -1,0 +1,178 @@
+"""The shim: one small process per container process, the parent that collects its exit status.
+
+``runc create`` and ``runc exec --detach`` return as soon as the process is set up;
+the process is then re-parented to the nearest *child subreaper* (prctl(2),
+``PR_SET_CHILD_SUBREAPER``), or to the host's init. Only its parent can ``wait()``
+for it, so whoever wants its exit status must be that subreaper and must outlive
+whoever asked for the container. containerd solves this with
+``containerd-shim-runc-v2``; labkit with this module::
+
+    supervisor ──launch()──> shim (detached: own session, double fork, subreaper)
+                               ├─ runc create / runc exec --detach   (stdio: the task's files)
+                               ├─ "pid N"    ──status pipe──> supervisor
+                               ├─ waitpid(-1) until N is reaped
+                               ├─ publish /tasks/exit (exactly once), then <dir>/exit.json
+                               └─ "exit S"   ──status pipe──> supervisor (if it still listens)
+
+so a task started by ``labkit run -d`` keeps running after the command returns, and its
+exit is still recorded and published. The shim starts as ``python -S -m labkit.shim``
+and imports only the standard library, the runtime driver and the events journal:
+every millisecond here is paid by every ``labkit run``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from . import errors
+from .errors import FailedPrecondition, LabkitError
+from .runtime import Runtime
+
+__all__ = ["Launched", "launch", "read_exit", "exit_status", "main"]
+
+_PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
+_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
+
+
+@dataclass
+class Launched:
+    """A shim that has created its process: the process's pid and the pipe that will carry its exit."""
+
+    pid: int
+    status: IO[str]
+
+    def wait(self) -> int:
+        """Block until the shim has recorded and published the exit; return the exit status."""
+        for line in self.status:
+            if line.startswith("exit "):
+                self.status.close()
+                return int(line.split()[1])
+        self.status.close()
+        raise LabkitError(f"the shim of pid {self.pid} died before reporting an exit")
+
+
+def launch(request: dict[str, Any], *, stdout: IO[Any] | int, stderr: IO[Any] | int) -> Launched:
+    """Start a detached shim for ``request`` and return once its process exists (or raise its error).
+
+    ``request`` holds: ``kind`` ("init" or "exec"), ``runtime``, ``runtime_root``,
+    ``container_id``, ``id`` (the process id: container id or exec id), ``dir`` (where
+    pid, exit.json and logs go), ``root`` (the lab root, for events), and ``bundle``
+    (init) or ``process`` (exec). ``stdout``/``stderr`` become the container process's.
+    """
+    read_fd, write_fd = os.pipe()
+    env = {**os.environ, "PYTHONPATH": _PACKAGE_PARENT}
+    proc = subprocess.Popen([sys.executable, "-S", "-m", "labkit.shim", json.dumps(request), str(write_fd)],
+                            stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, pass_fds=(write_fd,),
+                            start_new_session=True, env=env)
+    os.close(write_fd)
+    proc.wait()  # the first fork exits at once; the shim itself lives on, orphaned
+    status = os.fdopen(read_fd, "r")
+    first = status.readline().rstrip("\n")
+    kind, _, value = first.partition(" ")
+    if kind != "pid":
+        status.close()
+        raise _error(value or "the shim exited without reporting")
+    return Launched(int(value), status)
+
+
+def _error(message: str) -> LabkitError:
+    """Rebuild the labkit error the shim reported as ``<Kind>: <message>``."""
+    kind, _, text = message.partition(": ")
+    cls = getattr(errors, kind, None)
+    return cls(text) if isinstance(cls, type) and issubclass(cls, LabkitError) else LabkitError(message)
+
+
+def read_exit(directory: Path) -> dict[str, Any] | None:
+    """The recorded exit of the process whose shim works in ``directory`` (None while it runs)."""
+    try:
+        return json.loads((Path(directory) / "exit.json").read_text())
+    except FileNotFoundError:
+        return None
+
+
+def exit_status(wait_status: int) -> int:
+    """A ``waitpid`` status as a shell and containerd report it: the code, or 128+N for signal N."""
+    code = os.waitstatus_to_exitcode(wait_status)
+    return 128 - code if code < 0 else code
+
+
+def _become_subreaper() -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        raise FailedPrecondition(f"prctl(PR_SET_CHILD_SUBREAPER) failed: {os.strerror(ctypes.get_errno())}")
+
+
+def _reap(pid: int) -> int:
+    """Reap children (the runtime re-parents everything to us) until ``pid`` is among them."""
+    while True:
+        try:
+            child, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            return 255  # containerd's "unknown exit status"
+        if child == pid:
+            return exit_status(status)
+
+
+def _start(request: dict[str, Any], directory: Path) -> int:
+    """Run ``runc create`` or ``runc exec --detach`` with our stdio as the process's; return its pid."""
+    runtime = Runtime(request["runtime"], Path(request["runtime_root"]))
+    pid_file = directory / "pid"
+    if request["kind"] == "exec":
+        return runtime.exec(request["container_id"], request["process"], pid_file=pid_file)
+    runtime.create(request["container_id"], Path(request["bundle"]), pid_file=pid_file)
+    return int(pid_file.read_text())
+
+
+def _serve(request: dict[str, Any], status_fd: int) -> None:
+    directory = Path(request["dir"])
+    try:
+        _become_subreaper()
+        pid = _start(request, directory)
+    except LabkitError as err:
+        os.write(status_fd, f"error {type(err).__name__}: {err}\n".encode())
+        return
+    os.write(status_fd, f"pid {pid}\n".encode())
+    null = os.open(os.devnull, os.O_RDWR)  # the process keeps its stdio; we let go of ours
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    from .events import Exchange  # paid while the process runs, not before it starts
+
+    exchange = Exchange(Path(request["root"]))
+    status = _reap(pid)
+    envelope = exchange.publish("/tasks/exit", {"container_id": request["container_id"], "id": request["id"],
+                                                "pid": pid, "exit_status": status,
+                                                "exited_at": datetime.now(timezone.utc)})
+    # Recorded after it is published, so that whoever sees the record can rely on the event being out.
+    (directory / "exit.json.tmp").write_text(json.dumps(envelope.event))
+    os.replace(directory / "exit.json.tmp", directory / "exit.json")
+    try:
+        os.write(status_fd, f"exit {status}\n".encode())
+    except BrokenPipeError:  # the launcher has gone (``labkit run -d``): the journal has the exit
+        pass
+
+
+def main(argv: list[str]) -> None:
+    """Entry point of the shim process: ``python -S -m labkit.shim REQUEST_JSON STATUS_FD``."""
+    request, status_fd = json.loads(argv[0]), int(argv[1])
+    if os.fork():  # double fork: the launcher's wait() returns now, the shim is re-parented to init
+        os._exit(0)
+    try:
+        _serve(request, status_fd)
+    except BaseException:  # our stderr is the container's or /dev/null: leave the story in the directory
+        import traceback
+
+        (Path(request["dir"]) / "shim.log").write_text(traceback.format_exc())
+        raise
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
