@@ -1,0 +1,173 @@
+"""The registry client: ping, resolve a reference, fetch manifests and blobs (distribution spec).
+
+Each method is one step of a pull, one or two HTTP exchanges:
+
+- ``ping``:     ``GET /v2/`` — does this host speak the API, and what credentials does it want?
+- ``resolve``:  ``HEAD /v2/<name>/manifests/<tag>`` with an ``Accept`` of every manifest type
+  → the descriptor (media type, ``Docker-Content-Digest``, size) the tag points at;
+- ``fetch_manifest``: ``GET`` it by digest and check the bytes against that digest;
+- ``fetch_blob``: stream ``GET /v2/<name>/blobs/<digest>`` into a writer that verifies it,
+  resuming with ``Range: bytes=N-`` when the connection drops mid-way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Protocol
+
+import httpx
+
+from ..descriptor import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST, Descriptor, split_digest
+from ..errors import DataCorrupted, InvalidArgument, LabkitError, NotFound, PermissionDenied, Unavailable
+from ..reference import Reference
+from ._auth import Authorizer
+from ._challenge import Challenge, parse_challenges
+from ._transcript import Transcript
+from ._transport import Transport
+
+__all__ = ["Registry", "BlobWriter", "ACCEPT"]
+
+#: reference.md, "Registry": ask for all four, or a registry may convert or refuse.
+ACCEPT = ", ".join((OCI_INDEX, OCI_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_MANIFEST))
+_RESUMES = 5  # interrupted transfers of one blob that make no progress before giving up
+
+
+class BlobWriter(Protocol):
+    """Where a blob streams to: ``content.Writer`` is one. ``offset`` is how many bytes it holds."""
+
+    offset: int
+
+    def write(self, data: bytes) -> None: ...
+
+
+def _error(response: httpx.Response, what: str) -> LabkitError:
+    """Turn a registry error response into labkit's error kind, keeping the spec's error code."""
+    try:
+        codes = ", ".join(e.get("code", "?") for e in response.json().get("errors", []))
+    except (ValueError, AttributeError):
+        codes = ""
+    detail = f"{what}: {response.status_code} {codes or response.reason_phrase}"
+    if response.status_code == 404:
+        return NotFound(detail)
+    if response.status_code in (401, 403):
+        return PermissionDenied(detail)
+    if response.status_code in (400, 405):
+        return InvalidArgument(detail)
+    return Unavailable(detail)
+
+
+def _check_digest(data: bytes, desc: Descriptor) -> None:
+    algorithm, expected = split_digest(desc.digest)
+    actual = hashlib.new(algorithm, data).hexdigest()
+    if actual != expected or len(data) != desc.size:
+        raise DataCorrupted(f"{desc.digest}: got {len(data)} bytes hashing to {algorithm}:{actual}, expected {desc.size} bytes")
+
+
+class Registry:
+    """A client of one registry host. Use it as a context manager, or ``close()`` it."""
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        plain_http: bool = False,
+        credentials: tuple[str, str] | None = None,
+        transcript: Transcript | None = None,
+    ) -> None:
+        self.host = host
+        self.base = f"{'http' if plain_http else 'https'}://{host}/v2"
+        client = httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0), follow_redirects=False)
+        self.auth = Authorizer(Transport(client, transcript=transcript), credentials)
+
+    def __enter__(self) -> Registry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.auth.transport.client.close()
+
+    def _get(self, method: str, url: str, *, scope: str = "", headers: dict | None = None, stream: bool = False) -> httpx.Response:
+        request = self.auth.transport.client.build_request(method, url, headers=headers)
+        return self.auth.send(request, scope=scope, stream=stream)
+
+    def ping(self) -> list[Challenge]:
+        """``GET /v2/`` without credentials: ``[]`` if open, else the challenges of its ``401``."""
+        request = self.auth.transport.client.build_request("GET", f"{self.base}/")
+        response = self.auth.transport.send(request)
+        if response.status_code == 401:
+            return parse_challenges(response.headers.get("www-authenticate", ""))
+        if response.status_code != 200:
+            raise _error(response, f"{self.host} does not speak the registry API")
+        return []
+
+    def resolve(self, ref: Reference) -> Descriptor:
+        """The descriptor ``ref`` points at, from ``HEAD`` (``Docker-Content-Digest``) or, failing that, ``GET``."""
+        url = f"{self.base}/{ref.path}/manifests/{ref.object}"
+        scope = f"repository:{ref.path}:pull"
+        response = self._get("HEAD", url, scope=scope, headers={"Accept": ACCEPT})
+        if response.status_code == 404:
+            raise NotFound(f"{ref}: not found (no such manifest in {self.host})")
+        if response.status_code != 200:
+            raise _error(response, f"resolving {ref}")
+        digest = ref.digest or response.headers.get("docker-content-digest")
+        media_type = response.headers.get("content-type", "").split(";")[0]
+        if digest and "content-length" in response.headers:
+            return Descriptor(media_type, digest, int(response.headers["content-length"]))
+        response = self._get("GET", url, scope=scope, headers={"Accept": ACCEPT})  # HEAD did not say enough
+        if response.status_code != 200:
+            raise _error(response, f"resolving {ref}")
+        data = response.content
+        return Descriptor(media_type, digest or f"sha256:{hashlib.sha256(data).hexdigest()}", len(data))
+
+    def fetch_manifest(self, repository: str, desc: Descriptor) -> bytes:
+        """``GET`` a manifest or index by digest; its bytes, checked against ``desc`` and its ``mediaType``."""
+        response = self._get(
+            "GET", f"{self.base}/{repository}/manifests/{desc.digest}",
+            scope=f"repository:{repository}:pull", headers={"Accept": ACCEPT},
+        )  # fmt: skip
+        if response.status_code != 200:
+            raise _error(response, f"fetching manifest {desc.digest}")
+        data = response.content
+        _check_digest(data, desc)
+        body_type = json.loads(data).get("mediaType")
+        if body_type and body_type != desc.media_type:
+            raise DataCorrupted(f"{desc.digest}: served as {desc.media_type} but its mediaType is {body_type}")
+        return data
+
+    def fetch_blob(
+        self, repository: str, desc: Descriptor, writer: BlobWriter, progress: Callable[[int], None] | None = None
+    ) -> None:
+        """Stream a blob into ``writer``; after a dropped connection, resume from ``writer.offset``.
+
+        distribution spec, "Fetch Blob Part": ``Range: bytes=N-`` asks for the rest; a
+        ``206`` sends it, a ``200`` means the server ignored the range and sends everything,
+        so the first N bytes are skipped. The writer verifies size and digest.
+        """
+        url = f"{self.base}/{repository}/blobs/{desc.digest}"
+        failures = 0
+        while writer.offset < desc.size:
+            start = writer.offset
+            headers = {"Range": f"bytes={start}-"} if start else {}
+            response = self._get("GET", url, scope=f"repository:{repository}:pull", headers=headers, stream=True)
+            try:
+                if response.status_code not in (200, 206):
+                    raise _error(response, f"fetching blob {desc.digest}")
+                skip = start if response.status_code == 200 else 0
+                for chunk in response.iter_raw():
+                    if skip:
+                        chunk, skip = chunk[skip:], max(0, skip - len(chunk))
+                    writer.write(chunk)
+                    if progress:
+                        progress(len(chunk))
+                if writer.offset < desc.size:
+                    raise httpx.RemoteProtocolError("body ended early")
+            except httpx.TransportError as err:
+                failures = 1 if writer.offset > start else failures + 1
+                if failures > _RESUMES:
+                    raise Unavailable(f"fetching blob {desc.digest}: {err or type(err).__name__}") from None
+            finally:
+                response.close()
