@@ -1,0 +1,79 @@
+"""``labkit images pull|ls|rm`` and ``labkit pull``: fetch images and list them, as ``ctr images`` does.
+
+``pull`` prints the digest the reference resolved to (the index or manifest that
+``images ls`` shows as DIGEST); progress goes to stderr. Each new blob is published
+as ``/content/create`` and the image as ``/images/create`` (or ``/images/update``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["register"]
+
+
+def _add_pull(subparsers: argparse._SubParsersAction, name: str) -> None:
+    parser = subparsers.add_parser(name, help="fetch an image into the content store and print its digest")
+    parser.add_argument("--plain-http", action="store_true", help="talk HTTP, not HTTPS, to the registry")
+    parser.add_argument("--user", metavar="USER:PASS", help="credentials for the registry")
+    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", help="the platform to pick from an index (default: this host's)")
+    parser.add_argument("ref", metavar="REF", help="image reference, e.g. 127.0.0.1:5000/lab/busybox:latest")
+    parser.set_defaults(func=_pull)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    _add_pull(subparsers, "pull")
+    images = subparsers.add_parser("images", help="pull, list and remove images (like `ctr images`)")
+    commands = images.add_subparsers(dest="images_command", metavar="COMMAND", required=True)
+    _add_pull(commands, "pull")
+    commands.add_parser("ls", help="list images").set_defaults(func=_ls)
+    remove = commands.add_parser("rm", help="remove image records (their blobs stay in the content store)")
+    remove.add_argument("names", nargs="+", metavar="REF")
+    remove.set_defaults(func=_rm)
+
+
+def _pull(args: argparse.Namespace) -> int:
+    from ..events import Exchange
+    from ..images import pull
+
+    image = pull(
+        args.ref, plain_http=args.plain_http, user=args.user, platform=args.platform,
+        progress=sys.stderr.isatty(), publish=Exchange().publish,
+    )  # fmt: skip
+    print(image.target.digest)
+    return 0
+
+
+def _ls(args: argparse.Namespace) -> int:
+    from ..images import ImageStore
+
+    rows = [("REF", "TYPE", "DIGEST", "SIZE", "PLATFORM")]
+    for image in ImageStore().list():
+        platform = f"{image.config.get('os', '?')}/{image.config.get('architecture', '?')}"
+        rows.append((image.name, image.target.media_type, image.target.digest, _human(image.size), platform))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return 0
+
+
+def _rm(args: argparse.Namespace) -> int:
+    from ..events import Exchange
+    from ..images import ImageStore
+
+    store, exchange = ImageStore(), Exchange()
+    for name in args.names:
+        store.remove(name, publish=exchange.publish)
+        print(name)
+    return 0
+
+
+def _human(size: int) -> str:
+    """``1037098`` → ``1.0 MiB``, as ``ctr images ls`` prints sizes."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.1f} {unit}" if unit != "B" else f"{size} B"
+        value /= 1024
+    raise AssertionError("unreachable")
