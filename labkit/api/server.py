@@ -1,0 +1,122 @@
+"""``labkit serve``: labkit behind containerd's own gRPC services, on a unix socket.
+
+The server speaks the services of containerd's API that map onto labkit, with the
+messages generated from containerd's ``.proto`` files, so that containerd's clients —
+the real ``ctr --address SOCKET ...`` among them — work against labkit unchanged:
+
+- ``containerd.services.events.v1.Events`` (``api/services/events/v1/events.proto``):
+  ``Subscribe`` with containerd's filters, ``Publish`` and ``Forward``, all backed by
+  labkit's exchange, so a subscriber here sees what any labkit process publishes;
+- ``containerd.services.containers.v1.Containers``: the read-only ``Get``, ``List`` and
+  ``ListStream`` over the supervisor's container records;
+- ``containerd.services.tasks.v1.Tasks``: the read-only ``Get`` and ``List``.
+
+Every other call answers ``UNIMPLEMENTED``, as a gRPC server does for a method it
+lacks. labkit has one namespace (``paths.NAMESPACE``); a call made in another one sees
+no containers and no tasks, as containerd would show an empty namespace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf import empty_pb2
+
+from ..errors import AlreadyExists, FailedPrecondition, InvalidArgument, LabkitError, NotFound, PermissionDenied
+from ..events import TOPICS, Exchange
+from ..lab.protos import load
+from ..paths import NAMESPACE, default_root
+from .convert import envelope_to_proto, unpack_event
+
+__all__ = ["serve", "default_address"]
+
+_events = load("api/services/events/v1/events_pb2")
+_events_grpc = load("api/services/events/v1/events_pb2_grpc")
+
+#: errors labkit raises -> the gRPC status containerd gives the same failure (``errdefs/grpc.go``)
+_STATUS: dict[type[LabkitError], grpc.StatusCode] = {
+    InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
+    NotFound: grpc.StatusCode.NOT_FOUND,
+    AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+}
+
+
+def default_address(root: Path | None = None) -> Path:
+    """Where ``labkit serve`` listens unless told otherwise: ``<lab root>/labkit.sock``."""
+    return (root or default_root()) / "labkit.sock"
+
+
+def _abort(context: grpc.ServicerContext, error: LabkitError) -> None:
+    context.abort(_STATUS.get(type(error), grpc.StatusCode.UNKNOWN), str(error))
+
+
+def _namespace(context: grpc.ServicerContext) -> str:
+    """The caller's namespace, from the ``containerd-namespace`` header (containerd, ``namespaces/grpc.go``)."""
+    namespace = dict(context.invocation_metadata()).get("containerd-namespace", "")
+    if not namespace:
+        context.abort(grpc.StatusCode.FAILED_PRECONDITION, "namespace is required")
+    return namespace
+
+
+def _payload(topic: str, event: Any) -> dict[str, Any]:
+    """A decoded payload with exactly the fields labkit's exchange expects for a known topic."""
+    payload = unpack_event(event, zero_values=True)
+    if topic in TOPICS:
+        return {name: payload.get(name) for name in TOPICS[topic]}
+    return payload
+
+
+class EventsService(_events_grpc.EventsServicer):
+    """containerd's events service over labkit's exchange (``<root>/events.jsonl``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def Subscribe(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        """Stream every envelope published from now on that matches any of the request's filters."""
+        try:
+            subscription = Exchange(self.root).subscribe(*request.filters)
+        except LabkitError as error:
+            _abort(context, error)
+        context.add_callback(subscription.close)  # the client went away: end the loop below
+        with subscription:
+            for envelope in subscription:
+                yield envelope_to_proto(envelope)
+
+    def Publish(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """Stamp the event with the time and the caller's namespace, and publish it."""
+        return self._publish(_namespace(context), request.topic, request.event, context)
+
+    def Forward(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """Publish an envelope made elsewhere, in its own namespace (labkit's journal re-stamps the time)."""
+        envelope = request.envelope
+        return self._publish(envelope.namespace, envelope.topic, envelope.event, context)
+
+    def _publish(self, namespace: str, topic: str, event: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            Exchange(self.root, namespace).publish(topic, _payload(topic, event))
+        except LabkitError as error:
+            _abort(context, error)
+        return empty_pb2.Empty()
+
+
+def serve(address: Path | None = None, root: Path | None = None, *, workers: int = 16) -> grpc.Server:
+    """Start the server on a unix socket and return it; ``server.stop(grace)`` ends it.
+
+    Each open ``Subscribe`` stream holds one of ``workers`` threads for as long as it lasts.
+    """
+    root = root or default_root()
+    address = address or default_address(root)
+    address.parent.mkdir(parents=True, exist_ok=True)
+    address.unlink(missing_ok=True)  # a socket left by a server that was killed
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="labkit-serve"))
+    _events_grpc.add_EventsServicer_to_server(EventsService(root), server)
+    server.add_insecure_port(f"unix://{address}")
+    server.start()
+    return server
