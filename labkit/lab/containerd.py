@@ -102,9 +102,9 @@ class Containerd:
         pid = self.pid
         if pid is None:
             return
-        for line in self.ctr("tasks", "ls", "--quiet").split():
+        for line in self.ctr("tasks", "ls", "--quiet").stdout.split():
             self.ctr("tasks", "delete", "--force", line)
-        for line in self.ctr("containers", "ls", "--quiet").split():
+        for line in self.ctr("containers", "ls", "--quiet").stdout.split():
             self.ctr("containers", "delete", line)
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
@@ -114,10 +114,10 @@ class Containerd:
             os.kill(pid, signal.SIGKILL)
         (self.dir / "containerd.pid").unlink(missing_ok=True)
 
-    def ctr(self, *args: str, check: bool = True) -> str:
-        """Run ``ctr --address SOCKET ARGS...`` in the lab's namespace; return its standard output.
+    def ctr(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run ``ctr --address SOCKET ARGS...`` in the lab's namespace, capturing its output.
 
-        A failure raises with ctr's own last line of error (``ctr: ...``).
+        With ``check``, a failure raises with ctr's own last line of error (``ctr: ...``).
         """
         if self.pid is None:
             raise FailedPrecondition("the lab's containerd is not running: start it first")
@@ -128,18 +128,19 @@ class Containerd:
         if check and result.returncode != 0:
             message = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
             error = NotFound if "not found" in message else InvalidArgument
-            raise error(f"ctr {args[0]} {args[1]}: {message}")
-        return result.stdout
+            raise error(f"ctr {' '.join(args[:2])}: {message}")
+        return result
 
     def pull(self, ref: str, *, plain_http: bool = True) -> None:
         """``ctr images pull``: fetch and unpack an image (``--plain-http`` for the lab registry)."""
         self.ctr("images", "pull", *(["--plain-http"] if plain_http else []), ref)
 
-    def run(self, ref: str, id: str, *args: str, detach: bool = False) -> str:
-        """``ctr run``: run a pulled image as container ``id``; return what the process printed.
+    def run(self, ref: str, id: str, *args: str, detach: bool = False) -> subprocess.CompletedProcess[str]:
+        """``ctr run``: run a pulled image as container ``id``; return ctr's exit status and output.
 
-        In the foreground the container is removed afterwards (``--rm``), as
-        ``labkit run --rm`` does; ``detach`` leaves the task running (``-d``).
+        In the foreground ctr exits with the container's exit status and the container
+        is removed afterwards (``--rm``), as ``labkit run --rm`` does; ``detach`` leaves
+        the task running (``-d``).
         """
         options = [
             "--detach" if detach else "--rm",
@@ -147,7 +148,7 @@ class Containerd:
             "--runc-root", str(self.dir / "runc"),
             "--fifo-dir", str(self.dir / "fifo"),
         ]
-        return self.ctr("run", *options, ref, id, *args)
+        return self.ctr("run", *options, ref, id, *args, check=detach)
 
     def __enter__(self) -> Containerd:
         return self.start()

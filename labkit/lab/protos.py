@@ -64,6 +64,8 @@ def _sources() -> dict[str, Path]:
     paths = [*api.glob("types/**/*.proto"), *api.glob("events/*.proto")]
     paths += [p for service in _SERVICES for p in api.glob(f"services/{service}/v1/*.proto")]
     files = {f"containerd/{p.relative_to(_CONTAINERD)}": p for p in sorted(paths)}
+    # the runc shim's options, which /containers/create carries in an Any
+    files["containerd/runtime/v2/runc/options/oci.proto"] = _CONTAINERD / "runtime/v2/runc/options/oci.proto"
     files["containerd/protobuf/plugin/fieldpath.proto"] = _CONTAINERD / "protobuf/plugin/fieldpath.proto"
     files["gogoproto/gogo.proto"] = _GOGO / "gogoproto/gogo.proto"
     return files
