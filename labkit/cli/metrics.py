@@ -1,0 +1,72 @@
+"""``labkit metrics serve`` and ``labkit tasks metrics ID``: task metrics, as ``ctr`` shows them.
+
+``labkit metrics serve`` is containerd's ``[metrics] address`` endpoint: Prometheus
+text at ``http://HOST:PORT/metrics`` for every running task, on loopback only.
+``labkit tasks metrics ID`` prints one task's numbers in the table ``ctr tasks metrics``
+prints. The ``tasks`` group belongs to ``cli/tasks.py``, which attaches this command
+with :func:`add_task_metrics`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from datetime import datetime, timezone
+
+__all__ = ["register", "add_task_metrics", "DEFAULT_ADDRESS"]
+
+#: containerd's examples use port 1338 for ``[metrics] address``; any free loopback port works.
+DEFAULT_ADDRESS = "127.0.0.1:1338"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    metrics = subparsers.add_parser("metrics", help="export the running tasks' metrics for Prometheus")
+    verbs = metrics.add_subparsers(dest="verb", metavar="VERB", required=True)
+    serve = verbs.add_parser("serve", help="serve Prometheus text at http://ADDRESS/metrics until interrupted")
+    serve.add_argument("--address", default=DEFAULT_ADDRESS, help=f"loopback HOST:PORT (default {DEFAULT_ADDRESS})")
+    serve.set_defaults(func=serve_command)
+
+
+def add_task_metrics(task_verbs: argparse._SubParsersAction) -> None:
+    """Add ``metrics ID`` to the ``tasks`` group's sub-commands (called by ``cli/tasks.py``)."""
+    show = task_verbs.add_parser("metrics", help="print a task's cgroup metrics, as `ctr tasks metrics` does")
+    show.add_argument("id", metavar="ID", help="the container id of a running task")
+    show.set_defaults(func=task_metrics_command)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    from .. import metrics
+
+    address, stop = metrics.serve(args.address)
+    print(f"serving metrics at http://{address}/metrics", flush=True)
+    try:
+        threading.Event().wait()
+    finally:
+        stop()
+    return 0
+
+
+def task_metrics_command(args: argparse.Namespace) -> int:
+    from .. import metrics
+
+    m = metrics.read(args.id)
+    rows = [
+        ("cpuacct.usage", m.cpu_total_ns),
+        ("cpuacct.usage_user", m.cpu_user_ns),
+        ("cpuacct.usage_sys", m.cpu_kernel_ns),
+        ("memory.usage_in_bytes", m.memory_usage),
+        ("memory.max_usage_in_bytes", m.memory_max_usage),
+        ("memory.limit_in_bytes", m.memory_limit),
+        ("memory.failcnt", m.memory_failcnt),
+        ("memory.oom_control.oom_kill", m.memory_oom_kills),
+        ("pids.current", m.pids_current),
+        ("pids.limit", m.pids_limit),
+    ]
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f +0000 UTC")
+    width = max(len(m.container_id), 2)
+    print(f"{'ID':<{width}}    TIMESTAMP\n{m.container_id:<{width}}    {now}\n")
+    width = max(len(name) for name, _ in rows)
+    print(f"{'METRIC':<{width}}    VALUE")
+    for name, value in rows:
+        print(f"{name:<{width}}    {value}")
+    return 0
