@@ -1,0 +1,147 @@
+"""The event journal: ``<root>/events.jsonl``, how events cross processes.
+
+containerd keeps its exchange in one daemon's memory; labkit has no daemon (a task
+started from the command line outlives the command), so every publisher appends its
+envelopes to one file and every subscriber follows that file, as ``tail -f`` does:
+
+- ``append`` takes an exclusive ``flock`` on the file, stamps the envelope (so the
+  file's order is the timestamps' order) and writes one whole line with ``O_APPEND``;
+  several processes can publish at once and no line is ever interleaved.
+- ``Tail`` remembers a byte offset and reads the lines after it. It sleeps in
+  ``poll()`` on an **inotify** watch of the file (``inotify(7)``, through ``ctypes``),
+  so a waiting subscriber costs no CPU and wakes within microseconds of a write.
+  Only complete lines are handed out: a line still being written stays in the buffer
+  until its newline arrives, so nothing is lost or read twice.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import os
+import select
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..errors import DataCorrupted, Unavailable
+from .envelope import Envelope
+
+__all__ = ["Journal", "Tail"]
+
+_IN_MODIFY = 0x00000002  # <sys/inotify.h>: the file was written
+_IN_NONBLOCK = os.O_NONBLOCK
+_IN_CLOEXEC = os.O_CLOEXEC
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+class Journal:
+    """The append-only file of every envelope published under one lab root."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def _open(self, flags: int) -> int:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        return os.open(self.path, flags | os.O_CREAT | os.O_CLOEXEC, 0o644)
+
+    def append(self, namespace: str, topic: str, event: dict[str, Any]) -> Envelope:
+        """Stamp and write one envelope under an exclusive lock; return it."""
+        fd = self._open(os.O_WRONLY | os.O_APPEND)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            envelope = Envelope(datetime.now(timezone.utc), namespace, topic, event)
+            data = (envelope.to_json() + "\n").encode()
+            while data:
+                data = data[os.write(fd, data) :]
+            return envelope
+        finally:
+            os.close(fd)  # closing the file releases the lock
+
+    def end(self) -> int:
+        """The current size, read under a shared lock so that it never falls inside a line."""
+        fd = self._open(os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            return os.fstat(fd).st_size
+        finally:
+            os.close(fd)
+
+    def read(self) -> Iterator[Envelope]:
+        """Every envelope written so far, oldest first (read under a shared lock)."""
+        with os.fdopen(self._open(os.O_RDONLY), "rb") as file:
+            fcntl.flock(file, fcntl.LOCK_SH)
+            data = file.read()
+        offset = 0
+        for line in data.splitlines():
+            offset += len(line) + 1
+            yield _parse(line, self.path, offset)
+
+
+def _parse(line: bytes, path: Path, end: int) -> Envelope:
+    try:
+        return Envelope.from_json(line)
+    except ValueError:
+        raise DataCorrupted(f"{path}: the line ending at byte {end} is not an event envelope") from None
+
+
+class Tail:
+    """Follows a journal from a byte offset: ``read()`` what is there, ``wait()`` for more."""
+
+    def __init__(self, journal: Journal, offset: int) -> None:
+        self.journal = journal
+        self.offset = offset
+        self._buffer = b""
+        self._file = os.fdopen(journal._open(os.O_RDONLY), "rb", buffering=0)
+        self._inotify = _libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
+        if self._inotify < 0 or _libc.inotify_add_watch(
+            self._inotify, os.fsencode(journal.path), _IN_MODIFY
+        ) < 0:
+            errno = ctypes.get_errno()
+            self.close()
+            raise Unavailable(f"cannot watch {journal.path} with inotify: {os.strerror(errno)}")
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+
+    def read(self) -> list[Envelope]:
+        """The complete lines written since the last read, as envelopes."""
+        self._file.seek(self.offset + len(self._buffer))
+        self._buffer += self._file.read() or b""
+        *lines, self._buffer = self._buffer.split(b"\n")
+        envelopes = []
+        for line in lines:
+            self.offset += len(line) + 1
+            envelopes.append(_parse(line, self.journal.path, self.offset))
+        return envelopes
+
+    def wait(self, timeout: float | None) -> bool:
+        """Sleep until the journal is written or ``interrupt()`` is called; False on timeout."""
+        poller = select.poll()
+        poller.register(self._inotify, select.POLLIN)
+        poller.register(self._wake_r, select.POLLIN)
+        ready = poller.poll(None if timeout is None else max(0, int(timeout * 1000)))
+        for fd in (self._inotify, self._wake_r):  # drain, so the next poll sleeps again
+            try:
+                while os.read(fd, 4096):
+                    pass
+            except BlockingIOError:
+                pass
+        return bool(ready)
+
+    def interrupt(self) -> None:
+        """Wake a thread sleeping in ``wait()`` (safe from any thread)."""
+        os.write(self._wake_w, b"!")
+
+    def close(self) -> None:
+        self._file.close()
+        for name in ("_inotify", "_wake_r", "_wake_w"):
+            fd = getattr(self, name, -1)
+            if fd >= 0:
+                os.close(fd)
+                setattr(self, name, -1)
+
+    def __enter__(self) -> Tail:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
