@@ -27,15 +27,21 @@ import grpc
 from google.protobuf import empty_pb2
 
 from ..errors import AlreadyExists, FailedPrecondition, InvalidArgument, LabkitError, NotFound, PermissionDenied
-from ..events import TOPICS, Exchange
+from ..events import TOPICS, Exchange, parse
 from ..lab.protos import load
 from ..paths import NAMESPACE, default_root
+from ..supervisor import Container, Supervisor
 from .convert import envelope_to_proto, unpack_event
+from .records import ContainerFields, container_to_proto, process_to_proto
 
 __all__ = ["serve", "default_address"]
 
 _events = load("api/services/events/v1/events_pb2")
 _events_grpc = load("api/services/events/v1/events_pb2_grpc")
+_containers = load("api/services/containers/v1/containers_pb2")
+_containers_grpc = load("api/services/containers/v1/containers_pb2_grpc")
+_tasks = load("api/services/tasks/v1/tasks_pb2")
+_tasks_grpc = load("api/services/tasks/v1/tasks_pb2_grpc")
 
 #: errors labkit raises -> the gRPC status containerd gives the same failure (``errdefs/grpc.go``)
 _STATUS: dict[type[LabkitError], grpc.StatusCode] = {
@@ -106,6 +112,65 @@ class EventsService(_events_grpc.EventsServicer):
         return empty_pb2.Empty()
 
 
+class ContainersService(_containers_grpc.ContainersServicer):
+    """The read-only half of containerd's containers service, over the supervisor's records."""
+
+    def __init__(self, supervisor: Supervisor) -> None:
+        self.supervisor = supervisor
+
+    def _list(self, request: Any, context: grpc.ServicerContext) -> list[Container]:
+        """The containers of the caller's namespace that match any of the request's filters."""
+        try:
+            matcher = parse(*request.filters)
+        except LabkitError as error:
+            _abort(context, error)
+        if _namespace(context) != NAMESPACE:
+            return []
+        return [c for c in self.supervisor.containers() if matcher.match(ContainerFields(c))]
+
+    def Get(self, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return _containers.GetContainerResponse(container=container_to_proto(self.supervisor.container(request.id)))
+        except LabkitError as error:
+            _abort(context, error)
+
+    def List(self, request: Any, context: grpc.ServicerContext) -> Any:
+        containers = [container_to_proto(c) for c in self._list(request, context)]
+        return _containers.ListContainersResponse(containers=containers)
+
+    def ListStream(self, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        """What ``ctr containers ls`` calls first: one message per container."""
+        for container in self._list(request, context):
+            yield _containers.ListContainerMessage(container=container_to_proto(container))
+
+
+class TasksService(_tasks_grpc.TasksServicer):
+    """The read-only half of containerd's tasks service: the tasks of the supervisor's containers."""
+
+    def __init__(self, supervisor: Supervisor) -> None:
+        self.supervisor = supervisor
+
+    def Get(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """The task of a container, or one of its exec'd processes (``exec_id``)."""
+        try:
+            task = self.supervisor.container(request.container_id).task()
+            process = task.process(request.exec_id) if request.exec_id else task
+        except LabkitError as error:
+            _abort(context, error)
+        return _tasks.GetResponse(process=process_to_proto(process))
+
+    def List(self, request: Any, context: grpc.ServicerContext) -> Any:
+        """Every container's task (containerd, too, ignores the request's filter here)."""
+        tasks = []
+        if _namespace(context) == NAMESPACE:
+            for container in self.supervisor.containers():
+                try:
+                    tasks.append(process_to_proto(container.task()))
+                except NotFound:  # a container with no task, or one deleted meanwhile
+                    continue
+        return _tasks.ListTasksResponse(tasks=tasks)
+
+
 def serve(address: Path | None = None, root: Path | None = None, *, workers: int = 16) -> grpc.Server:
     """Start the server on a unix socket and return it; ``server.stop(grace)`` ends it.
 
@@ -116,7 +181,10 @@ def serve(address: Path | None = None, root: Path | None = None, *, workers: int
     address.parent.mkdir(parents=True, exist_ok=True)
     address.unlink(missing_ok=True)  # a socket left by a server that was killed
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="labkit-serve"))
+    supervisor = Supervisor(root)
     _events_grpc.add_EventsServicer_to_server(EventsService(root), server)
+    _containers_grpc.add_ContainersServicer_to_server(ContainersService(supervisor), server)
+    _tasks_grpc.add_TasksServicer_to_server(TasksService(supervisor), server)
     server.add_insecure_port(f"unix://{address}")
     server.start()
     return server
