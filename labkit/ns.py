@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import io
 import os
 import pickle
 import platform
@@ -215,17 +214,16 @@ class Child:
     """A process started by :func:`spawn`; ``pid`` is the one running the function, as the host numbers it."""
 
     pid: int
-    _waitee: int
-    _go: int | None
-    _out: int | None
+    _waitee: int = field(repr=False)
+    _go: int | None = field(repr=False)
+    _out: int | None = field(repr=False)
     status: int | None = field(default=None, init=False)
 
-    def start(self) -> None:
-        """Let the function run (it waits for this, so that the parent can first set maps, cgroups, ...)."""
-        if self._go is not None:
-            os.write(self._go, b"1")
-            os.close(self._go)
-            self._go = None
+    def _start(self) -> None:
+        """Let the function run: it waits for this, so that the parent can first set maps, cgroups, ..."""
+        os.write(self._go, b"1")
+        os.close(self._go)
+        self._go = None
 
     def output(self) -> str:
         """Everything the child wrote to stdout and stderr (``capture=True``), once it closes them."""
@@ -280,6 +278,8 @@ def _child_main(fn: Callable[[], object], flags: int, join: int | None,
                 ready: int, go: int, out: int | None) -> None:
     """The child's side of :func:`spawn`; it never returns, it exits."""
     status = 1
+    # Our own streams on file descriptors 1 and 2, never the caller's (a notebook kernel's, with its buffers).
+    sys.stdout = sys.stderr = open(1, "w", buffering=1, closefd=False)
     try:
         entered = _join(join) if join is not None else 0
         unshare(flags)
@@ -305,33 +305,30 @@ def _child_main(fn: Callable[[], object], flags: int, join: int | None,
             os.dup2(out, 1)
             os.dup2(out, 2)
             os.close(out)
-        # Our own streams on file descriptors 1 and 2, not the caller's (a notebook kernel's).
-        sys.stdout = sys.stderr = open(1, "w", buffering=1, closefd=False)
         fn()
         status = 0
     except BaseException:  # noqa: BLE001 - a forked child must never return to the caller's code
-        os.write(2, traceback.format_exc().encode())
+        traceback.print_exc()
     finally:
-        if isinstance(sys.stdout, io.TextIOWrapper):
-            sys.stdout.flush()
+        sys.stdout.flush()
         os._exit(status)
 
 
 def spawn(fn: Callable[[], object], *, flags: int = 0, join: int | None = None,
           uid_map: Iterable[tuple[int, int, int]] = (), gid_map: Iterable[tuple[int, int, int]] = (),
-          capture: bool = False, start: bool = True) -> Child:
+          setup: Callable[[int], object] | None = None, capture: bool = False) -> Child:
     """Call ``fn`` in a child process that first joins ``join``'s namespaces, then unshares ``flags``.
 
-    With ``CLONE_NEWPID`` the child forks once more so that ``fn`` runs as PID 1. Before
-    ``fn`` runs the parent writes the user namespace maps; with ``start=False`` the
-    child also waits for :meth:`Child.start` (runc's create/start split: set up
-    cgroups while nothing runs yet). ``capture`` collects stdout and stderr for
-    :meth:`Child.output`. ``fn`` may exec; its exit status is then the program's.
+    With ``CLONE_NEWPID`` the child forks once more so that ``fn`` runs as PID 1. The
+    child then waits while the parent writes its user namespace maps and calls
+    ``setup(pid)`` (e.g. ``cgroup.add``): runc's create/start split, where everything
+    is in place before the first instruction of the container runs. ``capture``
+    collects stdout and stderr for :meth:`Child.output`. ``fn`` may exec; the exit
+    status is then the program's.
     """
     ready_r, ready_w = os.pipe()
     go_r, go_w = os.pipe()
     out_r, out_w = os.pipe() if capture else (None, None)
-    sys.stdout.flush()
     waitee = os.fork()
     if waitee == 0:
         _child_main(fn, flags, join, ready_w, go_r, out_w)
@@ -341,14 +338,18 @@ def spawn(fn: Callable[[], object], *, flags: int = 0, join: int | None = None,
     with os.fdopen(ready_r, "rb") as ready:
         pid = ready.read()
     child = Child(int(pid or waitee), waitee, go_w, out_r)
-    if not pid:
+    try:
+        if not pid:
+            raise FailedPrecondition(f"the child could not set up its namespaces (exit status {child.wait()})")
+        for kind, ranges in (("uid", uid_map), ("gid", gid_map)):
+            if ranges:
+                set_id_map(child.pid, kind, ranges)
+        if setup is not None:
+            setup(child.pid)
+    except BaseException:
         child.__exit__()
-        raise FailedPrecondition(f"the child could not set up its namespaces (exit status {child.status})")
-    for kind, ranges in (("uid", uid_map), ("gid", gid_map)):
-        if ranges:
-            set_id_map(child.pid, kind, ranges)
-    if start:
-        child.start()
+        raise
+    child._start()
     return child
 
 

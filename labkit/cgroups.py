@@ -1,0 +1,216 @@
+"""Control groups: how much memory, how many processes and how much CPU a container gets.
+
+Namespaces decide what a process can *see*; cgroups decide how much it can *use*
+(man 7 cgroups). A cgroup is a directory in a special file system: ``mkdir`` creates
+one, writing a pid to its ``cgroup.procs`` moves a process in (its future children
+follow), writing to its files sets limits, reading them gives usage, ``rmdir``
+removes it once it is empty. There are two versions, and hosts differ:
+
+- **v1**: one hierarchy per controller, ``/sys/fs/cgroup/<controller>/...``; the
+  group exists once in each (``memory/labkit/demo``, ``pids/labkit/demo``, ...).
+- **v2**: one unified tree, ``/sys/fs/cgroup/...``; a parent enables controllers for
+  its children in ``cgroup.subtree_control``.
+
+The lab's groups live under ``labkit/`` (``labkit.paths.CGROUP_PARENT``), as runc's do
+with ``linux.cgroupsPath = "/labkit/<id>"`` (OCI runtime spec, config-linux.md:
+Control groups), so that ``labkit lab clean`` finds them. The file names below are
+the kernel's (Documentation/admin-guide/cgroup-v1/*.rst and cgroup-v2.rst).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from .paths import CGROUP_PARENT
+
+__all__ = ["MOUNT", "version", "groups", "Stats", "Cgroup", "create"]
+
+#: where the cgroup file systems are mounted
+MOUNT = Path("/sys/fs/cgroup")
+#: the v1 hierarchies labkit uses (the first holds its "is it there" answer)
+_V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
+#: CFS period for CPU limits, in microseconds (the kernel's default, 100 ms)
+_CPU_PERIOD = 100_000
+
+# Each quantity: its file per version, as (v1 hierarchy, file name) or a v2 file name.
+_FILES = {
+    "memory_limit": (("memory", "memory.limit_in_bytes"), "memory.max"),
+    "memory_usage": (("memory", "memory.usage_in_bytes"), "memory.current"),
+    "memory_peak": (("memory", "memory.max_usage_in_bytes"), "memory.peak"),
+    "pids_limit": (("pids", "pids.max"), "pids.max"),
+    "pids_current": (("pids", "pids.current"), "pids.current"),
+    "pids_events": (("pids", "pids.events"), "pids.events"),
+}
+
+
+def version(mount: Path = MOUNT) -> int:
+    """1 or 2: v2 mounts the unified tree itself at ``/sys/fs/cgroup`` (it has ``cgroup.controllers``)."""
+    return 2 if (mount / "cgroup.controllers").exists() else 1
+
+
+def groups(mount: Path = MOUNT) -> list[str]:
+    """The names of the lab's cgroups (``labkit/<name>``) that exist now."""
+    parent = mount / ("memory" if version(mount) == 1 else "") / CGROUP_PARENT
+    return sorted(p.name for p in parent.iterdir() if p.is_dir()) if parent.is_dir() else []
+
+
+def _number(text: str) -> int | None:
+    """A cgroup number; ``max`` (v2, pids) and v1's huge "unlimited" values mean no limit."""
+    text = text.strip()
+    return None if text == "max" or int(text) >= 2**62 else int(text)
+
+
+def _keyed(text: str) -> dict[str, int]:
+    """A flat keyed file (``memory.events``, ``pids.events``, ``memory.oom_control``): ``key value`` lines."""
+    return {key: int(value) for key, value in (line.split() for line in text.splitlines())}
+
+
+@dataclass(frozen=True)
+class Stats:
+    """A cgroup's usage and events, the same fields on v1 and v2 (bytes, counts, nanoseconds)."""
+
+    memory_usage: int
+    memory_peak: int
+    memory_limit: int | None
+    oom_kills: int        #: processes the OOM killer killed in this group
+    pids_current: int
+    pids_limit: int | None
+    pids_refused: int     #: forks refused because of pids_limit
+    cpu_usage_ns: int
+
+
+class Cgroup:
+    """The cgroup ``labkit/<name>``, in every hierarchy labkit uses (v1) or in the unified tree (v2)."""
+
+    def __init__(self, name: str, mount: Path = MOUNT) -> None:
+        if not name or "/" in name or name in (".", ".."):
+            raise InvalidArgument(f"invalid cgroup name {name!r}: one path component, please")
+        self.name = name
+        self.mount = mount
+        self.version = version(mount)
+
+    def __repr__(self) -> str:
+        return f"Cgroup({self.name!r}, v{self.version})"
+
+    def dirs(self) -> list[Path]:
+        """Its directories: one per v1 hierarchy, or the single v2 one."""
+        if self.version == 2:
+            return [self.mount / CGROUP_PARENT / self.name]
+        return [self.mount / controller / CGROUP_PARENT / self.name for controller in _V1_CONTROLLERS]
+
+    def _file(self, quantity: str) -> Path:
+        (controller, v1_name), v2_name = _FILES[quantity]
+        if self.version == 2:
+            return self.dirs()[0] / v2_name
+        return self.mount / controller / CGROUP_PARENT / self.name / v1_name
+
+    def exists(self) -> bool:
+        return self.dirs()[0].is_dir()
+
+    def create(self) -> Cgroup:
+        """mkdir the group (v2: first enable the controllers for ``labkit/`` and its children)."""
+        if self.version == 2:
+            for parent in (self.mount, self.mount / CGROUP_PARENT):
+                parent.mkdir(exist_ok=True)
+                (parent / "cgroup.subtree_control").write_text("+memory +pids +cpu")
+        try:
+            for directory in self.dirs():
+                directory.mkdir(parents=True, exist_ok=True)
+        except PermissionError:
+            raise PermissionDenied(f"cannot create cgroup {self.name}: needs root") from None
+        return self
+
+    def add(self, pid: int) -> None:
+        """Move process ``pid`` (all its threads) into the group; its future children are born there."""
+        for directory in self.dirs():
+            (directory / "cgroup.procs").write_text(str(pid))
+
+    def procs(self) -> list[int]:
+        """The processes in the group now."""
+        return sorted(int(p) for p in (self.dirs()[0] / "cgroup.procs").read_text().split())
+
+    def limit(self, *, memory: int | None = None, pids: int | None = None, cpus: float | None = None) -> None:
+        """Set limits: ``memory`` bytes, ``pids`` processes (threads count), ``cpus`` CPUs' worth of time."""
+        if memory is not None:
+            self._file("memory_limit").write_text(str(memory))
+        if pids is not None:
+            self._file("pids_limit").write_text(str(pids))
+        if cpus is not None:
+            quota = int(cpus * _CPU_PERIOD)
+            if self.version == 2:
+                (self.dirs()[0] / "cpu.max").write_text(f"{quota} {_CPU_PERIOD}")
+            else:
+                cpu = self.mount / "cpu" / CGROUP_PARENT / self.name
+                (cpu / "cpu.cfs_period_us").write_text(str(_CPU_PERIOD))
+                (cpu / "cpu.cfs_quota_us").write_text(str(quota))
+
+    def stats(self) -> Stats:
+        """Usage and events now. OOM kills: v1 ``memory.oom_control``'s ``oom_kill``, v2 ``memory.events``."""
+        if not self.exists():
+            raise NotFound(f"no cgroup {CGROUP_PARENT}/{self.name}")
+        read = lambda quantity: self._file(quantity).read_text()  # noqa: E731
+        if self.version == 2:
+            directory = self.dirs()[0]
+            oom_kills = _keyed((directory / "memory.events").read_text())["oom_kill"]
+            cpu_ns = _keyed((directory / "cpu.stat").read_text())["usage_usec"] * 1000
+        else:
+            oom_kills = _keyed((self.dirs()[0] / "memory.oom_control").read_text())["oom_kill"]
+            cpu_ns = int((self.mount / "cpuacct" / CGROUP_PARENT / self.name / "cpuacct.usage").read_text())
+        return Stats(
+            memory_usage=int(read("memory_usage")),
+            memory_peak=int(read("memory_peak")),
+            memory_limit=_number(read("memory_limit")),
+            oom_kills=oom_kills,
+            pids_current=int(read("pids_current")),
+            pids_limit=_number(read("pids_limit")),
+            pids_refused=_keyed(read("pids_events"))["max"],
+            cpu_usage_ns=cpu_ns,
+        )
+
+    def kill(self) -> None:
+        """SIGKILL every process in the group, again until none is left (a fork may race the first round)."""
+        for _ in range(100):
+            pids = self.procs() if self.exists() else []
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.01)
+        raise FailedPrecondition(f"cgroup {self.name} still has processes after SIGKILL")
+
+    def remove(self) -> None:
+        """Kill what is left inside, then rmdir the group everywhere (deleting is rmdir, not rm -r)."""
+        self.kill()
+        for directory in self.dirs():
+            for _ in range(100):  # a killed process leaves its group a moment after it dies
+                try:
+                    directory.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.01)
+            else:
+                raise FailedPrecondition(f"cannot remove cgroup {directory}: still busy")
+
+    def __enter__(self) -> Cgroup:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
+def create(name: str, *, memory: int | None = None, pids: int | None = None, cpus: float | None = None,
+           mount: Path = MOUNT) -> Cgroup:
+    """Create ``labkit/<name>`` with the given limits; use it as a context manager to remove it after."""
+    group = Cgroup(name, mount).create()
+    group.limit(memory=memory, pids=pids, cpus=cpus)
+    return group
