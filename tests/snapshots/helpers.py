@@ -169,6 +169,6 @@ class Layout:
 
 def umoci_unpack(layout: Path, bundle: Path, tag: str = "latest") -> Path:
     """``umoci unpack`` the image into ``bundle`` and return its root filesystem."""
-    subprocess.run(["umoci", "unpack", "--image", f"{layout}:{tag}", str(bundle)],
-                   check=True, capture_output=True)
+    run = subprocess.run(["umoci", "unpack", "--image", f"{layout}:{tag}", str(bundle)], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
     return bundle / "rootfs"
