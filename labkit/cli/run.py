@@ -1,0 +1,79 @@
+"""``labkit run``: create a container from an image and run its task, as ``ctr run`` does.
+
+In the foreground the container's stdout and stderr are this command's own (the
+task writes straight to the terminal), signals sent to ``labkit run`` are passed on
+to the task, and the command exits with the task's exit status — 128+N when a
+signal N killed it, as a shell reports it. The task is always deleted afterwards;
+``--rm`` removes the container too. With ``-d`` the command returns once the task
+has started; its shim keeps it supervised (``labkit tasks ls`` shows it).
+An image not yet in the store is pulled first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+__all__ = ["register"]
+
+_PROXIED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    run = subparsers.add_parser("run", help="run a container from an image (like `ctr run`)")
+    run.add_argument("--rm", action="store_true", help="remove the container when its task has exited")
+    run.add_argument("-d", "--detach", action="store_true", help="return once the task has started")
+    run.add_argument("--runtime", choices=("runc", "crun"), default="runc", help="the OCI runtime (default runc)")
+    run.add_argument("--snapshotter", choices=("overlay", "native"), default="overlay", help="default overlay")
+    run.add_argument("--plain-http", action="store_true", help="talk HTTP to the registry when pulling")
+    run.add_argument("--user", metavar="USER:PASS", help="credentials for the registry when pulling")
+    run.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", help="the platform to pull")
+    run.add_argument("ref", metavar="REF", help="image reference")
+    run.add_argument("id", metavar="ID", help="container id")
+    run.add_argument("args", nargs=argparse.REMAINDER, metavar="-- ARGS", help="command instead of the image's")
+    run.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ..errors import FailedPrecondition, InvalidArgument, NotFound
+    from ..supervisor import Supervisor
+
+    if args.rm and args.detach:
+        raise InvalidArgument("--rm and --detach cannot be used together")
+    command = args.args[1:] if args.args[:1] == ["--"] else args.args
+    sup = Supervisor()
+    try:
+        image = sup.image(args.ref)
+    except NotFound:
+        from ..images import pull
+
+        image = pull(args.ref, plain_http=args.plain_http, user=args.user, platform=args.platform,
+                     publish=sup.publish)
+    container = sup.create_container(args.id, image, command or None, runtime=args.runtime,
+                                     snapshotter=args.snapshotter)
+    if args.detach:
+        container.new_task().start()
+        return 0
+    task = container.new_task(stdout=sys.stdout.fileno(), stderr=sys.stderr.fileno())
+
+    def proxy(signum: int, _frame: object) -> None:
+        try:
+            task.kill(signum)
+        except FailedPrecondition:  # it has just exited
+            pass
+
+    previous = {signum: signal.signal(signum, proxy) for signum in _PROXIED}
+    try:
+        task.start()
+        status = task.wait()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if task.status() != "stopped":  # start failed, or we were interrupted: do not leave it running
+            task.kill(signal.SIGKILL)
+            task.wait()
+        task.delete()
+        if args.rm:
+            container.delete()
+    return status

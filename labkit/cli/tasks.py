@@ -1,0 +1,121 @@
+"""``labkit tasks ls|ps|pause|resume|kill|exec|delete|metrics``: running processes, as ``ctr tasks``.
+
+Each verb finds the task again from its records (``Supervisor().container(ID).task()``)
+and asks for one transition; a transition the task's state forbids fails with one
+line (``labkit: cannot pause d1: it is stopped (pause needs running)``) and changes
+nothing. ``exec`` runs a second process in the container: in the foreground its
+output is this command's and its exit status is this command's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from .containers import print_table
+from .metrics import add_task_metrics
+
+__all__ = ["register"]
+
+
+def _with_id(verbs: argparse._SubParsersAction, name: str, help: str, func: object) -> argparse.ArgumentParser:
+    parser = verbs.add_parser(name, help=help)
+    parser.add_argument("id", metavar="ID", help="container id")
+    parser.set_defaults(func=func)
+    return parser
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    tasks = subparsers.add_parser("tasks", help="manage the containers' running tasks (like `ctr tasks`)")
+    verbs = tasks.add_subparsers(dest="verb", metavar="VERB", required=True)
+    verbs.add_parser("ls", help="list tasks: id, pid, status").set_defaults(func=_ls)
+    _with_id(verbs, "ps", "list the host pids of a task's processes", _ps)
+    _with_id(verbs, "pause", "freeze a running task (cgroup freezer)", _pause)
+    _with_id(verbs, "resume", "thaw a paused task", _resume)
+    kill = _with_id(verbs, "kill", "send a signal to a task (default SIGTERM)", _kill)
+    kill.add_argument("-s", "--signal", default="SIGTERM", help="signal name or number")
+    kill.add_argument("-a", "--all", action="store_true", help="signal every process of the task")
+    kill.add_argument("--exec-id", help="signal this exec'd process instead of the init process")
+    exec_ = _with_id(verbs, "exec", "run another process in a running task", _exec)
+    exec_.add_argument("--exec-id", required=True, help="a name for the new process")
+    exec_.add_argument("-d", "--detach", action="store_true", help="return once the process has started")
+    exec_.add_argument("args", nargs=argparse.REMAINDER, metavar="-- ARGS")
+    _with_id(verbs, "delete", "delete a stopped task", _delete)
+    add_task_metrics(verbs)
+
+
+def _task(id: str):  # -> labkit.task.Task
+    from ..supervisor import Supervisor
+
+    return Supervisor().container(id).task()
+
+
+def _signal(value: str) -> int:
+    from ..errors import InvalidArgument
+
+    name = value.upper()
+    try:
+        return int(value) if value.isdigit() else signal.Signals(name if name.startswith("SIG") else "SIG" + name)
+    except KeyError:
+        raise InvalidArgument(f"unknown signal {value!r}") from None
+
+
+def _ls(args: argparse.Namespace) -> int:
+    from ..errors import NotFound
+    from ..supervisor import Supervisor
+
+    rows = [("TASK", "PID", "STATUS")]
+    for container in Supervisor().containers():
+        try:
+            task = container.task()
+        except NotFound:
+            continue
+        rows.append((task.id, str(task.pid), task.status().upper()))
+    print_table(rows)
+    return 0
+
+
+def _ps(args: argparse.Namespace) -> int:
+    print_table([("PID",), *((str(pid),) for pid in _task(args.id).pids())])
+    return 0
+
+
+def _pause(args: argparse.Namespace) -> int:
+    _task(args.id).pause()
+    return 0
+
+
+def _resume(args: argparse.Namespace) -> int:
+    _task(args.id).resume()
+    return 0
+
+
+def _kill(args: argparse.Namespace) -> int:
+    task = _task(args.id)
+    if args.exec_id:
+        task.process(args.exec_id).kill(_signal(args.signal))
+    else:
+        task.kill(_signal(args.signal), all=args.all)
+    return 0
+
+
+def _exec(args: argparse.Namespace) -> int:
+    from ..errors import InvalidArgument
+
+    command = args.args[1:] if args.args[:1] == ["--"] else args.args
+    if not command:
+        raise InvalidArgument("exec needs a command: labkit tasks exec --exec-id NAME ID -- ARGS...")
+    process = _task(args.id).exec(args.exec_id, command)
+    if args.detach:
+        process.start()
+        return 0
+    process.start(stdout=sys.stdout.fileno(), stderr=sys.stderr.fileno())
+    status = process.wait()
+    process.delete()
+    return status
+
+
+def _delete(args: argparse.Namespace) -> int:
+    _task(args.id).delete()
+    return 0

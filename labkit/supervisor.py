@@ -1,0 +1,188 @@
+"""The supervisor: containers and the records behind them — the miniature containerd.
+
+containerd keeps two kinds of object apart (containerd docs, "Containers and tasks"):
+
+- a **container** is metadata only: an id, the image it came from, labels,
+  *extensions* (typed data a client attaches under its own key), the runtime to use,
+  the snapshot that will be its root filesystem, and the runtime spec. Creating one
+  starts nothing.
+- a **task** is the running process of a container (:mod:`labkit.task`): created
+  from the container, then started, waited for, killed, paused, deleted.
+
+Every milestone is published on the events exchange with containerd's topics, so
+that ``labkit run --rm`` publishes what ``ctr run --rm`` does::
+
+    /snapshot/prepare  /containers/create  /tasks/create  /tasks/start
+    /tasks/exit  /tasks/delete  /snapshot/remove  /containers/delete
+
+All state is on disk under ``<root>/containers/<id>/`` (``container.json``, the
+``bundle/`` given to the runtime, the task's records), so a new ``Supervisor`` in
+another process — the command line, a notebook kernel — finds the same containers
+and their running tasks again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import images, oci, snapshots
+from .errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
+from .events import Envelope, Exchange, Subscription
+from .paths import CGROUP_PARENT, default_root
+from .runtime import Runtime
+from .task import Task
+
+__all__ = ["Supervisor", "Container"]
+
+# containerd, identifiers/validate.go: letters, digits, and . _ - inside, at most 76 characters.
+_IDENTIFIER = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
+
+
+def validate_id(id: str, what: str = "container id") -> str:
+    """Check an identifier as containerd does (``identifiers.Validate``)."""
+    if not _IDENTIFIER.fullmatch(id) or len(id) > 76:
+        raise InvalidArgument(f"{what} {id!r} must be letters and digits, joined by '.', '_' or '-' (at most 76)")
+    return id
+
+
+class Container:
+    """One container record (``<root>/containers/<id>/container.json``) and the way to its task."""
+
+    def __init__(self, supervisor: Supervisor, record: dict[str, Any]) -> None:
+        self.supervisor = supervisor
+        self.id: str = record["id"]
+        self.image: str = record["image"]
+        self.labels: dict[str, str] = record["labels"]
+        self.extensions: dict[str, Any] = record["extensions"]
+        self.runtime: str = record["runtime"]
+        self.snapshotter: str = record["snapshotter"]
+        self.snapshot_key: str = record["snapshot_key"]
+        self.created_at: str = record["created_at"]
+
+    def __repr__(self) -> str:
+        return f"<Container {self.id} image={self.image} runtime={self.runtime}>"
+
+    @property
+    def dir(self) -> Path:
+        return self.supervisor.root / "containers" / self.id
+
+    @property
+    def bundle(self) -> Path:
+        """The OCI bundle handed to the runtime: ``config.json`` and ``rootfs/`` (runtime-spec, bundle.md)."""
+        return self.dir / "bundle"
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        """The runtime spec (``config.json``) the task will run with."""
+        return json.loads((self.bundle / "config.json").read_text())
+
+    def info(self) -> dict[str, Any]:
+        """The record as ``ctr containers info`` shows it, spec included."""
+        return {**json.loads((self.dir / "container.json").read_text()), "spec": self.spec}
+
+    def new_task(self, *, stdout: Path | int | None = None, stderr: Path | int | None = None) -> Task:
+        """Mount the root filesystem, ``runc create`` through a shim, publish ``/tasks/create``.
+
+        The process's stdout and stderr go to files in the container's directory, or to
+        the given path or open file descriptor (``labkit run`` passes its own terminal).
+        """
+        if (self.dir / "task.json").exists():
+            raise AlreadyExists(f"container {self.id} already has a task: delete it first")
+        return Task.create(self, stdout=stdout, stderr=stderr)
+
+    def task(self) -> Task:
+        """The container's task, found again from its record (``NotFound`` if there is none)."""
+        if not (self.dir / "task.json").exists():
+            raise NotFound(f"container {self.id} has no task")
+        return Task(self)
+
+    def delete(self) -> None:
+        """Remove the container: its snapshot and its records (``/snapshot/remove``, ``/containers/delete``)."""
+        if (self.dir / "task.json").exists():
+            raise FailedPrecondition(f"cannot delete container {self.id}: it has a task (delete the task first)")
+        self.supervisor.snapshots(self.snapshotter).remove(self.snapshot_key)
+        shutil.rmtree(self.dir)
+        self.supervisor.publish("/containers/delete", {"id": self.id})
+
+
+class Supervisor:
+    """The containers under one lab root, and the events exchange they publish on."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root is not None else default_root()
+        self.events = Exchange(self.root)
+
+    def __repr__(self) -> str:
+        return f"Supervisor(root={str(self.root)!r})"
+
+    def publish(self, topic: str, event: dict[str, Any]) -> Envelope:
+        """Publish one milestone on the lab's exchange."""
+        return self.events.publish(topic, event)
+
+    def subscribe(self, *filters: str) -> Subscription:
+        """Events from now on that match any of ``filters`` (containerd's filter syntax)."""
+        return self.events.subscribe(*filters)
+
+    def runtime(self, name: str) -> Runtime:
+        """The OCI runtime ``name`` with its state under ``<root>/<name>``."""
+        return Runtime(name, self.root / name)
+
+    def snapshots(self, name: str) -> snapshots.Snapshotter:
+        """The snapshotter ``name`` (``overlay`` or ``native``), publishing on this exchange."""
+        return snapshots.get(name, self.root, publish=self.publish)
+
+    def image(self, name: str) -> images.Image:
+        """The pulled image ``name`` from the image store (``NotFound`` if it has not been pulled)."""
+        return images.ImageStore(self.root).get(name)
+
+    def create_container(self, id: str, image: images.Image | str, args: list[str] | None = None, *,
+                         runtime: str = "runc", snapshotter: str = "overlay", labels: dict[str, str] | None = None,
+                         extensions: dict[str, Any] | None = None, **spec_options: Any) -> Container:
+        """Record a container: unpack the image, prepare its snapshot, write its bundle's ``config.json``.
+
+        ``args`` replaces the image's Entrypoint + Cmd; ``spec_options`` go to
+        :func:`labkit.oci.spec_from_image` (hostname, memory, pids, netns_path, ...).
+        The spec's cgroup is ``/labkit/<id>`` (paths.py). Nothing runs yet.
+        """
+        validate_id(id)
+        directory = self.root / "containers" / id
+        if directory.exists():
+            raise AlreadyExists(f"container {id} already exists")
+        self.runtime(runtime)  # fail now, not at the first task, if it is unknown or missing
+        if isinstance(image, str):
+            image = self.image(image)
+        spec = oci.spec_from_image(image.config, args=args, cgroups_path=f"/{CGROUP_PARENT}/{id}", **spec_options)
+        snapshotter_ = self.snapshots(snapshotter)
+        parent = snapshots.unpack(image, snapshotter_)
+        directory.mkdir(parents=True)
+        try:
+            snapshotter_.prepare(id, parent)
+            oci.write_bundle(directory / "bundle", spec)
+        except BaseException:
+            shutil.rmtree(directory)
+            raise
+        record = {"id": id, "image": image.name, "labels": dict(labels or {}), "extensions": dict(extensions or {}),
+                  "runtime": runtime, "snapshotter": snapshotter, "snapshot_key": id,
+                  "created_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")}
+        (directory / "container.json").write_text(json.dumps(record, indent=2))
+        self.publish("/containers/create", {"id": id, "image": image.name, "runtime": {"name": runtime}})
+        return Container(self, record)
+
+    def container(self, id: str) -> Container:
+        """The container ``id`` (``NotFound`` if there is none)."""
+        try:
+            record = json.loads((self.root / "containers" / id / "container.json").read_text())
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFound(f"container {id} not found") from None
+        return Container(self, record)
+
+    def containers(self) -> list[Container]:
+        """Every container, sorted by id."""
+        directory = self.root / "containers"
+        ids = sorted(path.parent.name for path in directory.glob("*/container.json"))
+        return [self.container(id) for id in ids]
