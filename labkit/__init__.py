@@ -30,14 +30,13 @@ from .errors import (
 
 __version__ = "0.1.0"
 
-#: public name -> the module that defines it
+#: public name -> "module:attribute" that defines it
 _LAZY = {
-    "pull": "labkit.images",
-    "Image": "labkit.images",
-    "Reference": "labkit.reference",
-    "Supervisor": "labkit.supervisor",
-    "Envelope": "labkit.events",
-    "doctor": "labkit.lab.doctor",
+    "pull": "labkit.images:pull",
+    "Image": "labkit.images:Image",
+    "Supervisor": "labkit.supervisor:Supervisor",
+    "Envelope": "labkit.events:Envelope",
+    "doctor": "labkit.lab.doctor:diagnose",
 }
 
 __all__ = [
@@ -54,6 +53,9 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "check":  # the exercises' checks: labkit.check.<topic>.<exercise>(answer)
+        return importlib.import_module("labkit.check")
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
+        module, _, attribute = _LAZY[name].partition(":")
+        return getattr(importlib.import_module(module), attribute)
     raise AttributeError(f"module 'labkit' has no attribute {name!r}")

@@ -9,6 +9,9 @@ after its notebook (``check.registry`` for 05, ``check.runtime`` for 07, ...).
 
 from __future__ import annotations
 
+import importlib
+from types import ModuleType
+
 __all__ = ["passed", "hint"]
 
 
@@ -22,3 +25,11 @@ def hint(message: str) -> bool:
     """Report a wrong answer with a hint toward the right one."""
     print(f"✘ Not yet: {message}")
     return False
+
+
+def __getattr__(name: str) -> ModuleType:
+    """``labkit.check.<topic>`` imports that topic's checks on first use."""
+    try:
+        return importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError:
+        raise AttributeError(f"labkit.check has no topic {name!r}") from None

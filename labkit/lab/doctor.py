@@ -17,6 +17,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import urllib.request
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -112,12 +113,12 @@ def _check_program(name: str, package: str, needed_for: str) -> Check:
 
 
 def _check_registry() -> Check:
-    import httpx  # only the doctor needs the network; keep `import labkit.lab.doctor` light
-
+    # The standard library, not httpx: the doctor must run on a host where nothing else is installed yet.
     address = registry_address()
     try:
-        ok = httpx.get(f"http://{address}/v2/", timeout=2).status_code == 200
-    except httpx.TransportError:
+        with urllib.request.urlopen(f"http://{address}/v2/", timeout=2) as response:
+            ok = response.status == 200
+    except OSError:
         ok = False
     return Check("lab registry", ok, f"answers at http://{address}/v2/" if ok else f"nothing answers at {address}",
                  "labkit lab up")

@@ -1,8 +1,9 @@
 """Strip what must not be committed from executed notebooks.
 
-Headless execution stores widget state in the notebook's metadata and execution
-counts in every cell; neither is compared by nbval (reference.md, "Notebook testing")
-and both make diffs noisy. Usage: ``python -m labkit.lab.nbstrip notebooks/*.ipynb``.
+Headless execution stores the widgets' state in the notebook's metadata (reference.md,
+"Notebook testing"): it is large, nbval does not compare it, and it makes every diff
+noisy. Execution counts stay: nbval treats a cell without one as never run.
+Usage: ``python -m labkit.lab.nbstrip notebooks/*.ipynb``.
 """
 
 from __future__ import annotations
@@ -15,16 +16,11 @@ __all__ = ["strip"]
 
 
 def strip(path: Path) -> None:
-    """Remove widget state and volatile metadata from one notebook, in place."""
+    """Remove widget state and per-cell execution timings from one notebook, in place."""
     nb = json.loads(path.read_text())
     nb.get("metadata", {}).pop("widgets", None)
     for cell in nb["cells"]:
         cell.get("metadata", {}).pop("execution", None)
-        if cell["cell_type"] == "code":
-            cell["execution_count"] = None
-            for output in cell.get("outputs", []):
-                if "execution_count" in output:
-                    output["execution_count"] = None
     path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 

@@ -1,0 +1,1 @@
+"""ipywidgets panels for the notebooks: lifecycle, event log, pull progress, layers, ..."""
