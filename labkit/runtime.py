@@ -108,9 +108,9 @@ class Runtime:
                 return kind(text)
         return LabkitError(text)
 
-    def _call(self, verb: str, id: str, *args: str, input: str | None = None) -> str:
-        """Run a verb that does not start a process, capturing its output; raise a labkit error on failure."""
-        proc = subprocess.run(self.command(verb, *args, id), input=input, capture_output=True, text=True)
+    def _call(self, verb: str, id: str, *options: str, after: tuple[str, ...] = (), input: str | None = None) -> str:
+        """Run ``verb [options] id [after]``, capturing its output; raise a labkit error on failure."""
+        proc = subprocess.run(self.command(verb, *options, id, *after), input=input, capture_output=True, text=True)
         if proc.returncode != 0:
             raise self._fail(verb, id, _one_line(proc.stderr))
         return proc.stdout
@@ -154,7 +154,7 @@ class Runtime:
 
     def kill(self, id: str, signal: str | int = "TERM", *, all: bool = False) -> None:
         """``runc kill``: send a signal to init (``all=True``: to every process of the container)."""
-        self._call("kill", id, *(["--all"] if all else []), str(signal))
+        self._call("kill", id, *(["--all"] if all else []), after=(str(signal),))
 
     def delete(self, id: str, *, force: bool = False) -> None:
         """``runc delete``: remove a stopped container (``force`` kills a running one first)."""

@@ -168,7 +168,7 @@ class Task(Process):
         except BaseException:
             snapshots.unmount(rootfs)
             raise
-        io = {"stdin": "", "stdout": out, "stderr": err, "terminal": False}
+        io = {"stdin": "/dev/null", "stdout": out, "stderr": err, "terminal": False}
         (task.dir / "task.json").write_text(json.dumps({"pid": task.pid, "io": io}))
         container.supervisor.publish("/tasks/create", {
             "container_id": container.id, "bundle": str(container.bundle), "io": io, "pid": task.pid,
@@ -244,6 +244,6 @@ class Task(Process):
             (self.dir / name).unlink(missing_ok=True)
         shutil.rmtree(self.dir / "execs", ignore_errors=True)
         event = {"container_id": self.id, "pid": record["pid"], "exit_status": record["exit_status"],
-                 "exited_at": record["exited_at"], "id": self.id}
+                 "exited_at": record["exited_at"], "id": ""}  # containerd leaves id empty for the init process
         self.container.supervisor.publish("/tasks/delete", event)
         return record
