@@ -58,8 +58,8 @@ class Writer:
         if self.offset != self.size or actual != self._expected:
             self.path.unlink()
             raise DataCorrupted(
-                f"blob {self.digest}: got {self.offset} bytes hashing to {self.algorithm}:{actual}, "
-                f"expected {self.size} bytes; not committed"
+                f"blob {self.digest} is corrupt: its {self.offset} bytes hash to {self.algorithm}:{actual} "
+                f"(expected {self.size} bytes with the digest they are named by); not committed"
             )
         target = self.store.path(self.digest)
         if target.exists():

@@ -62,7 +62,10 @@ def _check_digest(data: bytes, desc: Descriptor) -> None:
     algorithm, expected = split_digest(desc.digest)
     actual = hashlib.new(algorithm, data).hexdigest()
     if actual != expected or len(data) != desc.size:
-        raise DataCorrupted(f"{desc.digest}: got {len(data)} bytes hashing to {algorithm}:{actual}, expected {desc.size} bytes")
+        raise DataCorrupted(
+            f"manifest {desc.digest} is corrupt: its {len(data)} bytes hash to {algorithm}:{actual} "
+            f"(expected {desc.size} bytes with the digest they are named by)"
+        )
 
 
 class Registry:

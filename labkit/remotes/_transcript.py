@@ -68,7 +68,11 @@ class Transcript:
             method=request.method,
             url=str(request.url),
             status=response.status_code,
-            request_headers={n: _redact(n, request.headers[n]) for n in _REQUEST_HEADERS if n in request.headers},
+            request_headers={
+                n: _redact(n, request.headers[n])
+                for n in _REQUEST_HEADERS
+                if request.headers.get(n, "*/*") != "*/*"  # httpx's default Accept says nothing
+            },
             response_headers={n: response.headers[n] for n in _RESPONSE_HEADERS if n in response.headers},
         )
         with self._lock:
