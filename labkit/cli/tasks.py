@@ -56,7 +56,7 @@ def _signal(value: str) -> int:
 
     name = value.upper()
     try:
-        return int(value) if value.isdigit() else signal.Signals(name if name.startswith("SIG") else "SIG" + name)
+        return int(value) if value.isdigit() else signal.Signals[name if name.startswith("SIG") else "SIG" + name]
     except KeyError:
         raise InvalidArgument(f"unknown signal {value!r}") from None
 
