@@ -158,7 +158,7 @@ def test_rootless_image_spec() -> None:
         (lambda s: s["process"]["user"].update(uid=-1), "process/user/uid"),
         (lambda s: s.pop("ociVersion"), "(top level)"),
         (lambda s: s["mounts"].append({"type": "tmpfs"}), "mounts/7"),
-        (lambda s: s["linux"]["namespaces"].append({"type": "time-travel"}), "linux/namespaces/5"),
+        (lambda s: s["linux"]["namespaces"].append({"type": "time-travel"}), "linux/namespaces/5/type"),
         (lambda s: s["process"].update(args="sh"), "process/args"),
     ],
 )
