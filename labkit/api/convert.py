@@ -27,7 +27,8 @@ from ..lab.protos import load
 
 __all__ = ["EVENT_TYPES", "pack_event", "unpack_event", "envelope_to_proto", "envelope_from_proto"]
 
-#: topic -> the message containerd publishes on it (``api/events/*.proto``)
+#: topic -> the message containerd publishes on it (``api/events/*.proto``; the image
+#: events' file, alone, declares the package ``containerd.services.images.v1``)
 EVENT_TYPES: dict[str, str] = {
     "/tasks/create": "containerd.events.TaskCreate",
     "/tasks/start": "containerd.events.TaskStart",
@@ -42,9 +43,9 @@ EVENT_TYPES: dict[str, str] = {
     "/containers/create": "containerd.events.ContainerCreate",
     "/containers/update": "containerd.events.ContainerUpdate",
     "/containers/delete": "containerd.events.ContainerDelete",
-    "/images/create": "containerd.events.ImageCreate",
-    "/images/update": "containerd.events.ImageUpdate",
-    "/images/delete": "containerd.events.ImageDelete",
+    "/images/create": "containerd.services.images.v1.ImageCreate",
+    "/images/update": "containerd.services.images.v1.ImageUpdate",
+    "/images/delete": "containerd.services.images.v1.ImageDelete",
     "/content/delete": "containerd.events.ContentDelete",
     "/snapshot/prepare": "containerd.events.SnapshotPrepare",
     "/snapshot/commit": "containerd.events.SnapshotCommit",

@@ -1,0 +1,91 @@
+"""``labkit serve``: containerd's services over labkit, for the real ctr and for labkit's client."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+
+from labkit.api.client import Client
+from labkit.api.convert import pack_event
+from labkit.events import Exchange
+from labkit.lab.protos import load
+
+SUBSCRIBED = 0.3  # seconds for a Subscribe call to reach the server before events are made
+
+
+def ctr(socket: Path, *args: str, timeout: float = 10) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["ctr", "--address", str(socket), *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.tool("ctr")
+def test_ctr_events_receives_what_labkit_publishes(lab_root: Path, labkit_socket: Path) -> None:
+    events = subprocess.Popen(["ctr", "--address", str(labkit_socket), "events"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(SUBSCRIBED)
+        exchange = Exchange(lab_root)
+        exchange.publish("/tasks/start", {"container_id": "demo", "pid": 42})
+        exchange.publish("/tasks/exit", {"container_id": "demo", "id": "demo", "pid": 42, "exit_status": 3,
+                                         "exited_at": "2017-12-05T20:44:37.131045Z"})
+        lines = [events.stdout.readline() for _ in range(2)]
+    finally:
+        events.terminate()
+        events.wait()
+    assert [line.split(" ", 6)[4:] for line in lines] == [
+        ["default", "/tasks/start", '{"container_id":"demo","pid":42}\n'],
+        ["default", "/tasks/exit", '{"container_id":"demo","id":"demo","pid":42,"exit_status":3,'
+                        '"exited_at":"2017-12-05T20:44:37.131045Z"}\n'],
+    ]
+
+
+def test_subscribe_applies_containerd_filters(lab_root: Path, labkit_socket: Path) -> None:
+    with Client(labkit_socket).wait_ready() as client:
+        subscription = client.subscribe('topic=="/tasks/exit",event.exit_status==3', 'topic=="/tasks/oom"')
+        time.sleep(SUBSCRIBED)
+        exchange = Exchange(lab_root)
+        for status in (0, 3):
+            exchange.publish("/tasks/exit", {"container_id": "c", "id": "c", "pid": 1, "exit_status": status,
+                                             "exited_at": "2017-12-05T20:44:37Z"})
+        exchange.publish("/tasks/paused", {"container_id": "c"})
+        exchange.publish("/tasks/oom", {"container_id": "c"})
+        received = [subscription.recv(timeout=5) for _ in range(2)]
+        subscription.close()
+    assert [(e.topic, e.event.get("exit_status")) for e in received] == [("/tasks/exit", 3), ("/tasks/oom", None)]
+
+
+def test_publish_and_forward_reach_labkits_journal(lab_root: Path, labkit_socket: Path) -> None:
+    with Client(labkit_socket, namespace="elsewhere").wait_ready() as client:
+        client.publish("/tasks/exit", {"container_id": "c", "id": "c", "pid": 5})
+    events_pb2 = load("api/services/events/v1/events_pb2")
+    with grpc.insecure_channel(f"unix://{labkit_socket}") as channel:
+        stub = load("api/services/events/v1/events_pb2_grpc").EventsStub(channel)
+        forwarded = events_pb2.Envelope(namespace="other", topic="/custom/thing",
+                                        event=pack_event("/custom/thing", {"n": 1}))
+        stub.Forward(events_pb2.ForwardRequest(envelope=forwarded))
+    journal = list(Exchange(lab_root).replay())
+    assert [(e.namespace, e.topic, e.event) for e in journal] == [
+        ("elsewhere", "/tasks/exit", {"container_id": "c", "id": "c", "pid": 5, "exit_status": 0, "exited_at": None}),
+        ("other", "/custom/thing", {"n": 1}),
+    ]
+
+
+def test_a_bad_filter_is_an_invalid_argument(labkit_socket: Path) -> None:
+    with Client(labkit_socket).wait_ready() as client:
+        events_pb2 = load("api/services/events/v1/events_pb2")
+        stub = load("api/services/events/v1/events_pb2_grpc").EventsStub(client._channel)
+        with pytest.raises(grpc.RpcError) as caught:
+            next(stub.Subscribe(events_pb2.SubscribeRequest(filters=["topic=="])))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_publish_without_a_namespace_fails_as_on_containerd(labkit_socket: Path) -> None:
+    events_pb2 = load("api/services/events/v1/events_pb2")
+    with grpc.insecure_channel(f"unix://{labkit_socket}") as channel:
+        stub = load("api/services/events/v1/events_pb2_grpc").EventsStub(channel)
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.Publish(events_pb2.PublishRequest(topic="/tasks/oom"))
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
