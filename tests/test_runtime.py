@@ -1,0 +1,141 @@
+"""labkit.runtime against the real runc and crun, on a bundle made by hand from busybox-static."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from labkit.errors import FailedPrecondition, LabkitError, NotFound
+from labkit.runtime import Runtime, _one_line
+
+pytestmark = [pytest.mark.root]
+RUNTIMES = [pytest.param(name, marks=pytest.mark.tool(name)) for name in ("runc", "crun")]
+
+
+def make_bundle(directory: Path, args: list[str], id: str) -> Path:
+    """busybox-static and its applets in ``rootfs/bin``, and ``runc spec``'s config with ``args``."""
+    bin_dir = directory / "rootfs" / "bin"
+    bin_dir.mkdir(parents=True)
+    shutil.copy("/bin/busybox", bin_dir / "busybox")
+    applets = subprocess.run([str(bin_dir / "busybox"), "--list"], capture_output=True, text=True).stdout.split()
+    for applet in applets:
+        if applet != "busybox":
+            (bin_dir / applet).symlink_to("busybox")
+    for name in ("proc", "sys", "dev", "tmp"):
+        (directory / "rootfs" / name).mkdir()
+    subprocess.run(["runc", "spec", "--bundle", str(directory)], check=True)
+    config = json.loads((directory / "config.json").read_text())
+    config["process"].update(args=args, terminal=False)
+    config["linux"]["cgroupsPath"] = f"/labkit/{id}"
+    (directory / "config.json").write_text(json.dumps(config))
+    return directory
+
+
+@pytest.fixture(params=RUNTIMES)
+def runtime(request: pytest.FixtureRequest, lab_root: Path) -> Runtime:
+    return Runtime(request.param)
+
+
+@pytest.fixture
+def sleeper(runtime: Runtime, tmp_path: Path) -> Iterator[str]:
+    """A created (not started) container running ``sleep 60``; force-deleted afterwards."""
+    id = f"rt-{uuid.uuid4().hex[:8]}"
+    bundle = make_bundle(tmp_path / "bundle", ["sleep", "60"], id)
+    runtime.create(id, bundle, pid_file=tmp_path / "pid", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield id
+    subprocess.run(runtime.command("delete", "--force", id), capture_output=True)
+
+
+def _wait_status(runtime: Runtime, id: str, status: str) -> None:
+    deadline = time.monotonic() + 5
+    while runtime.state(id).status != status:
+        assert time.monotonic() < deadline, f"{id} never became {status}"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize("name", RUNTIMES)
+def test_state_lives_under_the_lab_root(name: str, lab_root: Path) -> None:
+    assert Runtime(name).root == lab_root / name
+    assert Runtime(name).command("state", "x")[1:] == ["--root", str(lab_root / name), "state", "x"]
+
+
+def test_an_unknown_runtime_is_refused(lab_root: Path) -> None:
+    with pytest.raises(LabkitError, match="unknown runtime 'kata'"):
+        Runtime("kata")
+
+
+def test_lifecycle_by_hand(runtime: Runtime, sleeper: str, tmp_path: Path) -> None:
+    state = runtime.state(sleeper)
+    assert (state.status, state.pid) == ("created", int((tmp_path / "pid").read_text()))
+    assert Path(state.bundle) == tmp_path / "bundle"
+    runtime.start(sleeper)
+    assert runtime.state(sleeper).status == "running"
+    assert runtime.ps(sleeper) == [state.pid]
+    runtime.pause(sleeper)
+    assert runtime.state(sleeper).status == "paused"
+    runtime.resume(sleeper)
+    runtime.kill(sleeper, signal.SIGKILL)
+    _wait_status(runtime, sleeper, "stopped")
+    runtime.delete(sleeper)
+    assert sleeper not in [s.id for s in runtime.list()]
+    with pytest.raises(NotFound, match=f"{runtime.name} state {sleeper}: "):
+        runtime.state(sleeper)
+
+
+def test_wrong_verbs_are_failed_preconditions(runtime: Runtime, sleeper: str) -> None:
+    runtime.start(sleeper)
+    with pytest.raises(FailedPrecondition):
+        runtime.start(sleeper)
+    with pytest.raises(FailedPrecondition, match="delete"):
+        runtime.delete(sleeper)
+    assert runtime.state(sleeper).status == "running"
+
+
+def test_exec_runs_a_second_process(runtime: Runtime, sleeper: str, tmp_path: Path) -> None:
+    runtime.start(sleeper)
+    process = {**json.loads((tmp_path / "bundle" / "config.json").read_text())["process"], "args": ["sleep", "30"]}
+    (tmp_path / "exec").mkdir()
+    pid = runtime.exec(sleeper, process, pid_file=tmp_path / "exec" / "pid")
+    assert sorted(runtime.ps(sleeper)) == sorted([runtime.state(sleeper).pid, pid])
+
+
+def test_update_and_stats(runtime: Runtime, sleeper: str) -> None:
+    runtime.start(sleeper)
+    runtime.update(sleeper, {"pids": {"limit": 42}})
+    assert Path(f"/sys/fs/cgroup/pids/labkit/{sleeper}/pids.max").read_text().strip() == "42"
+    if runtime.name == "crun":
+        with pytest.raises(LabkitError, match="crun has no 'events'"):
+            runtime.stats(sleeper)
+    else:
+        assert runtime.stats(sleeper)["pids"]["current"] == 1
+
+
+def test_a_create_failure_is_one_line_from_the_log(runtime: Runtime, tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path / "bundle", ["no-such-program"], "rt-missing")
+    with pytest.raises(LabkitError) as caught:
+        runtime.create("rt-missing", bundle, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(runtime.command("delete", "--force", "rt-missing"), capture_output=True)
+    assert str(caught.value).startswith(f"{runtime.name} create rt-missing: ")
+    assert "no-such-program" in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_logrus_lines_are_unwrapped() -> None:
+    line = 'time="2026-01-01T00:00:00Z" level=error msg="container \\"x\\" does not exist"\n'
+    assert _one_line(line) == 'container "x" does not exist'
+    assert _one_line("") == "failed without a message"
+
+
+def test_the_driver_needs_no_subreaper_to_create(runtime: Runtime, sleeper: str) -> None:
+    """create returns at once: init waits on exec.fifo, re-parented away from us (reference.md, Detached)."""
+    pid = runtime.state(sleeper).pid
+    ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    assert ppid != os.getpid()
