@@ -286,8 +286,8 @@ def _child_main(fn: Callable[[], object], flags: int, join: int | None,
         if flags & CLONE_NEWNS:
             # Stop our mounts from propagating back to the host (util-linux unshare does the same).
             mount("none", "/", None, MS_REC | MS_PRIVATE)
-        if (flags | entered) & CLONE_NEWPID:
-            # A new (or joined) PID namespace holds our *children* only: fork; a new one's first is its PID 1.
+        if (flags | entered) & (CLONE_NEWPID | CLONE_NEWTIME):
+            # New (or joined) PID and time namespaces hold our *children* only: fork (a new PID one's first is PID 1).
             pid = os.fork()
             if pid:
                 os.write(ready, str(pid).encode())
@@ -319,7 +319,8 @@ def spawn(fn: Callable[[], object], *, flags: int = 0, join: int | None = None,
           setup: Callable[[int], object] | None = None, capture: bool = False) -> Child:
     """Call ``fn`` in a child process that first joins ``join``'s namespaces, then unshares ``flags``.
 
-    With ``CLONE_NEWPID`` the child forks once more so that ``fn`` runs as PID 1. The
+    With ``CLONE_NEWPID`` (or ``CLONE_NEWTIME``) the child forks once more, since those
+    namespaces take only the caller's children: ``fn`` then runs as PID 1. The
     child then waits while the parent writes its user namespace maps and calls
     ``setup(pid)`` (e.g. ``cgroup.add``): runc's create/start split, where everything
     is in place before the first instruction of the container runs. ``capture``

@@ -1,0 +1,89 @@
+"""labkit.cgroups on the real kernel: an OOM kill it reports, a pids limit that stops forks, clean removal."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from labkit import cgroups, ns
+from labkit.errors import InvalidArgument, NotFound
+
+pytestmark = pytest.mark.root
+
+
+@pytest.fixture
+def name() -> Iterator[str]:
+    """A unique group name; the test must have removed the group by its end."""
+    name = f"test-{secrets.token_hex(4)}"
+    yield name
+    assert name not in cgroups.groups(), "the test left its cgroup behind"
+
+
+def allocate_mib(count: int) -> None:
+    """Touch ``count`` MiB, one at a time, saying how far it got."""
+    chunks = []
+    for mib in range(1, count + 1):
+        chunks.append(b"\1" * (1 << 20))
+        print(f"{mib} MiB", flush=True)
+
+
+def start_sleepers(count: int) -> str:
+    """Start up to ``count`` sleeping processes; say where the kernel stopped us."""
+    for started in range(count):
+        try:
+            subprocess.Popen(["sleep", "60"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except BlockingIOError as err:
+            return f"started {started}, then: {err.strerror}"
+    return f"started {count}"
+
+
+def test_the_version_matches_the_mount() -> None:
+    expected = 2 if os.path.exists("/sys/fs/cgroup/cgroup.controllers") else 1
+    assert cgroups.version() == expected
+
+
+def test_a_name_is_one_path_component() -> None:
+    for bad in ("", "a/b", ".."):
+        with pytest.raises(InvalidArgument):
+            cgroups.Cgroup(bad)
+
+
+def test_a_memory_limit_ends_in_an_oom_kill_that_is_reported(name: str) -> None:
+    with cgroups.create(name, memory=32 << 20) as group:
+        assert name in cgroups.groups()
+        child = ns.spawn(lambda: allocate_mib(256), setup=group.add, capture=True)
+        with child:
+            output = child.output()
+            assert child.wait() == 137  # SIGKILL, from the OOM killer
+        stats = group.stats()
+        assert "16 MiB" in output and "64 MiB" not in output
+        assert stats.oom_kills == 1
+        assert stats.memory_limit == 32 << 20
+        assert stats.memory_peak <= 32 << 20
+    with pytest.raises(NotFound):
+        group.stats()
+
+
+def test_a_pids_limit_stops_extra_forks(name: str) -> None:
+    with cgroups.create(name, pids=8) as group:
+        said = ns.run(lambda: start_sleepers(50), setup=group.add)
+        stats = group.stats()
+        assert said == "started 7, then: Resource temporarily unavailable"  # the 8th is the caller
+        assert stats.pids_current == 7 and stats.pids_limit == 8  # the caller has exited, its sleepers stay
+        assert stats.pids_refused >= 1
+        assert len(group.procs()) == 7
+    assert not any(d.exists() for d in group.dirs())
+
+
+def test_a_cpu_limit_is_a_quota_per_period(name: str) -> None:
+    with cgroups.create(name, cpus=0.5) as group:
+        if group.version == 2:
+            assert (group.dirs()[0] / "cpu.max").read_text().split() == ["50000", "100000"]
+        else:
+            assert (group.mount / "cpu/labkit" / name / "cpu.cfs_quota_us").read_text().strip() == "50000"
+        ns.run(lambda: sum(range(100_000)), setup=group.add)
+        assert group.stats().cpu_usage_ns > 0
