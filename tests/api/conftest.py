@@ -27,6 +27,24 @@ def containerd(lab_root: Path, registry: str) -> Iterator[object]:
 
 
 @pytest.fixture
+def supervisor(lab_root: Path, registry: str) -> Iterator[object]:
+    """labkit's supervisor under this test's lab root, with the lab's busybox pulled; containers removed afterwards."""
+    import labkit
+
+    labkit.pull(f"{registry}/lab/busybox:latest", plain_http=True)
+    supervisor = labkit.Supervisor(lab_root)
+    yield supervisor
+    for container in supervisor.containers():
+        if (container.dir / "task.json").exists():
+            task = container.task()
+            if task.status() != "stopped":
+                task.kill(9)
+            task.wait()
+            task.delete()
+        container.delete()
+
+
+@pytest.fixture
 def labkit_socket(lab_root: Path) -> Iterator[Path]:
     """``labkit serve`` in this process, on ``<lab root>/labkit.sock``; stopped afterwards."""
     from labkit.api.server import serve

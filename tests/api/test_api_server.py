@@ -89,3 +89,61 @@ def test_publish_without_a_namespace_fails_as_on_containerd(labkit_socket: Path)
         with pytest.raises(grpc.RpcError) as caught:
             stub.Publish(events_pb2.PublishRequest(topic="/tasks/oom"))
     assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+@pytest.mark.root
+@pytest.mark.registry
+@pytest.mark.tool("ctr", "runc")
+def test_ctr_sees_labkits_containers_tasks_and_their_events(supervisor, labkit_socket: Path, registry: str) -> None:
+    events = subprocess.Popen(["ctr", "--address", str(labkit_socket), "events", 'topic~="^/tasks/"'],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(SUBSCRIBED)
+        container = supervisor.create_container("srv-ctr", f"{registry}/lab/busybox:latest", args=["sleep", "60"],
+                                                labels={"lab": "12"})
+        supervisor.create_container("srv-idle", f"{registry}/lab/busybox:latest")
+        task = container.new_task()
+        task.start()
+        containers = ctr(labkit_socket, "containers", "ls").stdout.splitlines()
+        filtered = ctr(labkit_socket, "containers", "ls", "--quiet", "labels.lab==12").stdout.split()
+        tasks = ctr(labkit_socket, "tasks", "ls").stdout.splitlines()
+        info = ctr(labkit_socket, "containers", "info", "srv-ctr").stdout
+        pid = task.pid
+        task.kill(9)
+        task.wait()
+        task.delete()
+        lines = [events.stdout.readline().split(" ")[5] for _ in range(4)]
+    finally:
+        events.terminate()
+        events.wait()
+    assert containers[0].split() == ["CONTAINER", "IMAGE", "RUNTIME"]
+    assert [line.split() for line in containers[1:]] == [
+        ["srv-ctr", f"{registry}/lab/busybox:latest", "runc"], ["srv-idle", f"{registry}/lab/busybox:latest", "runc"]]
+    assert filtered == ["srv-ctr"]
+    assert [line.split() for line in tasks] == [["TASK", "PID", "STATUS"], ["srv-ctr", str(pid), "RUNNING"]]
+    assert '"args": [\n                "sleep",' in info  # the runtime spec, decoded by ctr
+    assert lines == ["/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete"]
+
+
+@pytest.mark.root
+@pytest.mark.registry
+@pytest.mark.tool("runc")
+def test_get_a_task_and_a_missing_container(supervisor, labkit_socket: Path, registry: str) -> None:
+    container = supervisor.create_container("srv-get", f"{registry}/lab/busybox:latest", args=["true"])
+    task = container.new_task()
+    task.start()
+    task.wait()
+    tasks_pb2 = load("api/services/tasks/v1/tasks_pb2")
+    containers_pb2 = load("api/services/containers/v1/containers_pb2")
+    metadata = (("containerd-namespace", "default"),)
+    with grpc.insecure_channel(f"unix://{labkit_socket}") as channel:
+        tasks = load("api/services/tasks/v1/tasks_pb2_grpc").TasksStub(channel)
+        process = tasks.Get(tasks_pb2.GetRequest(container_id="srv-get"), metadata=metadata).process
+        containers = load("api/services/containers/v1/containers_pb2_grpc").ContainersStub(channel)
+        with pytest.raises(grpc.RpcError) as caught:
+            containers.Get(containers_pb2.GetContainerRequest(id="nope"), metadata=metadata)
+        other = tasks.List(tasks_pb2.ListTasksRequest(), metadata=(("containerd-namespace", "other"),))
+    assert (process.id, process.status, process.exit_status) == ("srv-get", load("api/types/task/task_pb2").STOPPED, 0)
+    assert process.exited_at.seconds > 0
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    assert list(other.tasks) == []
