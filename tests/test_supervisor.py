@@ -1,0 +1,168 @@
+"""labkit.supervisor and labkit.task: containers, tasks, the refusing state machine, exec, recovery."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from labkit import images, snapshots
+from labkit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, LabkitError, NotFound
+from labkit.supervisor import Supervisor
+from labkit.task import TRANSITIONS, Task
+
+pytestmark = [pytest.mark.root, pytest.mark.registry]
+RUNTIMES = [pytest.param(name, marks=pytest.mark.tool(name)) for name in ("runc", "crun")]
+
+
+@pytest.fixture
+def sup(lab_root: Path, registry: str) -> Iterator[Supervisor]:
+    """A supervisor with the lab's busybox pulled and unpacked; every container removed afterwards."""
+    image = images.pull(f"{registry}/lab/busybox:latest", plain_http=True)
+    snapshots.unpack(image, snapshots.get("overlay", lab_root))
+    supervisor = Supervisor()
+    yield supervisor
+    remove_all(supervisor)
+
+
+def remove_all(supervisor: Supervisor) -> None:
+    """Kill, delete and remove whatever a test left behind under this lab root."""
+    for container in supervisor.containers():
+        try:
+            task = container.task()
+            if task.status() != "stopped":
+                if task.status() == "paused":
+                    task.resume()
+                task.kill(signal.SIGKILL)
+            task.wait()
+            task.delete()
+        except NotFound:
+            pass
+        container.delete()
+
+
+def topics(sub) -> list[str]:
+    return [envelope.topic for envelope in iter(lambda: sub.recv(timeout=0.5), None)]
+
+
+def _id() -> str:
+    return f"sv-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_run_to_completion_publishes_containerds_sequence(sup: Supervisor, runtime: str) -> None:
+    sub = sup.subscribe()
+    container = sup.create_container(id := _id(), "127.0.0.1:5000/lab/busybox:latest",
+                                     ["sh", "-c", "echo hi; exit 7"], runtime=runtime, labels={"a": "b"})
+    assert container.spec["linux"]["cgroupsPath"] == f"/labkit/{id}"
+    task = container.new_task()
+    assert task.status() == "created"
+    task.start()
+    assert task.wait() == 7
+    assert (container.dir / "stdout").read_text() == "hi\n"
+    assert task.delete()["exit_status"] == 7
+    container.delete()
+    assert topics(sub) == ["/snapshot/prepare", "/containers/create", "/tasks/create", "/tasks/start",
+                           "/tasks/exit", "/tasks/delete", "/snapshot/remove", "/containers/delete"]
+    assert sup.containers() == []
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_wrong_transitions_fail_and_change_nothing(sup: Supervisor, runtime: str) -> None:
+    task = sup.create_container(_id(), "127.0.0.1:5000/lab/busybox:latest", ["sleep", "60"],
+                                runtime=runtime).new_task()
+    for verb in ("pause", "resume", "exec", "delete"):
+        assert "created" not in TRANSITIONS[verb]
+    with pytest.raises(FailedPrecondition, match="cannot pause .*: it is created \\(pause needs running\\)"):
+        task.pause()
+    task.start()
+    with pytest.raises(FailedPrecondition, match="cannot start .*: it is running \\(start needs created\\)"):
+        task.start()
+    with pytest.raises(FailedPrecondition, match="cannot delete .*: it is running"):
+        task.delete()
+    with pytest.raises(FailedPrecondition, match="cannot resume .*: it is running"):
+        task.resume()
+    task.pause()
+    with pytest.raises(FailedPrecondition, match="it is paused"):
+        task.pause()
+    with pytest.raises(FailedPrecondition, match="cannot exec .*: it is paused"):
+        task.exec("e1", ["true"])
+    assert task.status() == "paused"
+    task.resume()
+    task.kill(signal.SIGKILL)
+    assert task.wait() == 137
+    for call in (task.start, task.pause, lambda: task.exec("e1", ["true"]), lambda: task.kill(9)):
+        with pytest.raises(FailedPrecondition, match="it is stopped"):
+            call()
+    assert task.status() == "stopped"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_exec_is_a_first_class_process(sup: Supervisor, runtime: str) -> None:
+    task = sup.create_container(cid := _id(), "127.0.0.1:5000/lab/busybox:latest", ["sleep", "60"],
+                                runtime=runtime).new_task()
+    task.start()
+    sub = sup.subscribe(f"event.container_id=={cid}")
+    process = task.exec("e1", ["sh", "-c", "echo from exec; exit 3"])
+    assert process.status() == "created"
+    with pytest.raises(AlreadyExists):
+        task.exec("e1", ["true"])
+    process.start()
+    assert process.wait() == 3
+    assert (process.dir / "stdout").read_text() == "from exec\n"
+    assert process.delete()["exit_status"] == 3
+    events = [(e.topic, e.event) for e in iter(lambda: sub.recv(timeout=0.5), None)]
+    assert [topic for topic, _ in events] == ["/tasks/exec-added", "/tasks/exec-started", "/tasks/exit"]
+    assert events[2][1]["id"] == "e1" and events[2][1]["exit_status"] == 3
+    assert task.status() == "running"
+
+
+def test_sigterm_does_not_stop_pid_1_without_a_handler(sup: Supervisor) -> None:
+    task = sup.create_container(_id(), "127.0.0.1:5000/lab/busybox:latest", ["sleep", "60"]).new_task()
+    task.start()
+    task.kill(signal.SIGTERM)
+    assert task.status() == "running"
+    task.kill(signal.SIGKILL)
+    assert task.wait() == 137
+
+
+def test_a_new_supervisor_finds_the_running_task_again(sup: Supervisor) -> None:
+    """Recovery: records on disk plus the runtime's state; the exit is awaited from another process."""
+    task = sup.create_container(id := _id(), "127.0.0.1:5000/lab/busybox:latest", ["sleep", "60"]).new_task()
+    task.start()
+    again = Supervisor().container(id).task()
+    assert (again.pid, again.status()) == (task.pid, "running")
+    assert [c.id for c in Supervisor().containers()] == [id]
+    code = f"from labkit import Supervisor; print(Supervisor().container({id!r}).task().wait())"
+    waiter = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    again.kill(signal.SIGKILL)
+    assert waiter.communicate(timeout=10)[0].strip() == "137"
+
+
+def test_records_and_refusals(sup: Supervisor) -> None:
+    container = sup.create_container(id := _id(), "127.0.0.1:5000/lab/busybox:latest",
+                                     extensions={"notebook": {"cell": 3}}, hostname="box")
+    assert container.spec["process"]["args"] == ["sh"] and container.spec["hostname"] == "box"
+    info = sup.container(id).info()
+    assert info["extensions"] == {"notebook": {"cell": 3}} and info["snapshot_key"] == id
+    with pytest.raises(AlreadyExists):
+        sup.create_container(id, "127.0.0.1:5000/lab/busybox:latest")
+    with pytest.raises(InvalidArgument):
+        sup.create_container("bad/id", "127.0.0.1:5000/lab/busybox:latest")
+    with pytest.raises(NotFound, match="has no task"):
+        container.task()
+    with pytest.raises(NotFound, match="not found"):
+        sup.container("nope")
+    with pytest.raises(LabkitError, match="unknown runtime"):
+        sup.create_container(_id(), "127.0.0.1:5000/lab/busybox:latest", runtime="kata")
+    task = container.new_task()
+    with pytest.raises(AlreadyExists):
+        container.new_task()
+    with pytest.raises(FailedPrecondition, match="it has a task"):
+        container.delete()
+    assert isinstance(container.task(), Task) and task.status() == "created"
