@@ -89,19 +89,22 @@ class _Digester:
         return "sha256:" + self._sha.hexdigest()
 
 
-def apply_layer(target: Path, blob: Path, media_type: str, diff_id: str | None = None, *, overlay: bool = False) -> str:
+def apply_layer(target: Path, blob: Path, media_type: str, diff_id: str | None = None, *,
+                lowers: list[Path] | None = None) -> str:
     """Apply the layer in ``blob`` to the directory ``target`` and return its DiffID.
 
-    With ``overlay=True`` the target is an overlayfs upper directory: whiteouts are not
-    carried out but written in overlay's own form (a 0/0 character device for
-    ``.wh.NAME``, the ``trusted.overlay.opaque=y`` xattr for an opaque directory;
-    kernel docs, filesystems/overlayfs.rst, "whiteouts and opaque directories").
+    With ``lowers`` (the directories of the layers below, nearest first; maybe none)
+    the target is an overlayfs upper directory: whiteouts are not carried out but
+    written in overlay's own form (a 0/0 character device for ``.wh.NAME``, the
+    ``trusted.overlay.opaque=y`` xattr for an opaque directory; kernel docs,
+    filesystems/overlayfs.rst, "whiteouts and opaque directories"), and a hardlink to
+    a lower layer's file first copies that file up (containerd, archive ``WithParents``).
     Raises InvalidArgument for a malformed or hostile archive and DataCorrupted when
     the DiffID is not ``diff_id``.
     """
     with open_layer(blob, media_type) as stream:
         digester = _Digester(stream)
-        with _Applier(target, overlay) as applier:
+        with _Applier(target, lowers) as applier:
             try:
                 with tarfile.open(fileobj=digester, mode="r|", bufsize=_BUFFER) as tar:  # type: ignore[call-overload]
                     for member in tar:
@@ -122,9 +125,10 @@ def _in_user_namespace() -> bool:
 class _Applier:
     """The state of one layer application: the root descriptor and what this layer wrote."""
 
-    def __init__(self, target: Path, overlay: bool) -> None:
+    def __init__(self, target: Path, lowers: list[Path] | None) -> None:
         self.root = str(target)
-        self.overlay = overlay
+        self.overlay = lowers is not None
+        self.lowers = lowers or []
         self.is_root = os.geteuid() == 0
         self.can_mknod = self.is_root and not _in_user_namespace()
         self.root_fd = os.open(self.root, _DIR_FLAGS)
@@ -163,8 +167,7 @@ class _Applier:
             except FileNotFoundError:
                 if not create:
                     return None
-                fd = self.open_dir(tuple(done))
-                os.mkdir(part, 0o755, dir_fd=fd)
+                self.make_dir(tuple(done), part)
                 st = os.lstat(os.path.join(self.root, *done, part))
             if stat.S_ISLNK(st.st_mode):
                 links += 1
@@ -179,6 +182,23 @@ class _Applier:
                 raise InvalidArgument(f"{'/'.join(parts)!r}: {part!r} is not a directory")
         return tuple(done)
 
+    def make_dir(self, parent: tuple[str, ...], name: str) -> None:
+        """A directory a name needs but the layer does not list: 0755 (as containerd), or in an overlay
+        upper a copy of the lower one's owner and mode, so as not to mask them (overlayfs's copy-up)."""
+        fd = self.open_dir(parent)
+        os.mkdir(name, 0o755, dir_fd=fd)
+        for lower in self.lowers:
+            try:
+                lower_fd = self.walk(parent + (name,), str(lower))
+            except OSError:  # not a directory in that layer
+                continue
+            st = os.fstat(lower_fd)
+            os.close(lower_fd)
+            if self.is_root:
+                os.chown(name, st.st_uid, st.st_gid, dir_fd=fd, follow_symlinks=False)
+            os.chmod(name, stat.S_IMODE(st.st_mode), dir_fd=fd, follow_symlinks=False)
+            return
+
     def open_dir(self, parts: tuple[str, ...]) -> int:
         """A descriptor for a resolved directory; the last one is kept open for the next entry."""
         if self._cached and self._cached[0] == parts:
@@ -187,9 +207,9 @@ class _Applier:
         self._cached = (parts, self.walk(parts))
         return self._cached[1]
 
-    def walk(self, parts: tuple[str, ...]) -> int:
+    def walk(self, parts: tuple[str, ...], root: str | None = None) -> int:
         """Open a resolved directory one ``O_NOFOLLOW`` step at a time: a symlink swapped in fails, never leads out."""
-        fd = os.dup(self.root_fd)
+        fd = os.dup(self.root_fd) if root is None else os.open(root, _DIR_FLAGS)
         for part in parts:
             next_fd = os.open(part, _DIR_FLAGS, dir_fd=fd)
             os.close(fd)
@@ -253,11 +273,13 @@ class _Applier:
     def hardlink(self, fd: int, leaf: str, member: tarfile.TarInfo) -> None:
         """A hard link to a file already in the root; the target is resolved inside the root too."""
         *dirs, target_leaf = _split(member.linkname) or [".."]
-        target_parent = self.resolve(dirs, create=False)
+        target_parent = self.resolve(dirs, create=self.overlay)  # in overlay, the directory may be a lower one
         if target_leaf == ".." or target_parent is None:
             raise InvalidArgument(f"hardlink {member.name!r} -> {member.linkname!r}: no such file in the root")
         target_fd = self.walk(target_parent)
         try:
+            if _lstat(target_leaf, target_fd) is None:
+                self.copy_up(target_fd, target_parent, target_leaf)
             if (target := _lstat(target_leaf, target_fd)) is None:
                 raise InvalidArgument(f"hardlink {member.name!r} -> {member.linkname!r}: no such file in the root")
             if (existing := _lstat(leaf, fd)) is not None:
@@ -267,6 +289,32 @@ class _Applier:
             os.link(target_leaf, leaf, src_dir_fd=target_fd, dst_dir_fd=fd, follow_symlinks=False)
         finally:
             os.close(target_fd)
+
+    def copy_up(self, fd: int, parent: tuple[str, ...], leaf: str) -> None:
+        """Copy a lower layer's regular file into this (upper) layer, the way overlayfs copies up on write."""
+        for lower in self.lowers:
+            try:
+                lower_fd = self.walk(parent, str(lower))
+            except OSError:  # not a directory in that layer
+                continue
+            try:
+                src = os.open(leaf, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=lower_fd)
+            except OSError:
+                continue
+            finally:
+                os.close(lower_fd)
+            with open(src, "rb") as reader:
+                st = os.fstat(src)
+                if not stat.S_ISREG(st.st_mode):
+                    return
+                out = os.open(leaf, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=fd)
+                with open(out, "wb", buffering=0) as writer:
+                    shutil.copyfileobj(reader, writer, _BUFFER)
+                    if self.is_root:
+                        os.fchown(out, st.st_uid, st.st_gid)
+                    os.fchmod(out, stat.S_IMODE(st.st_mode))
+                    os.utime(out, ns=(st.st_atime_ns, st.st_mtime_ns))
+            return
 
     def set_attributes(self, fd: int, parent: tuple[str, ...], leaf: str, member: tarfile.TarInfo) -> None:
         """Owner, mode (setuid included: chmod after chown, which clears it), xattrs and times."""
@@ -288,7 +336,7 @@ class _Applier:
     def _set_time(self, parent: tuple[str, ...], leaf: str, mtime: int) -> None:
         try:
             os.utime(leaf, ns=(mtime, mtime), dir_fd=self.open_dir(parent), follow_symlinks=False)
-        except FileNotFoundError:  # a later entry of this layer replaced it
+        except OSError:  # a later entry of this layer removed or replaced it (or a directory above it)
             pass
 
     # -- deletions ---------------------------------------------------------------------

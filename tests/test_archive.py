@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from labkit.archive import apply_layer
 from labkit.errors import DataCorrupted, InvalidArgument
-from snapshots.helpers import DOCKER_GZIP, GZIP, TAR, ZSTD, Entry, Layout, d, dev, f, hard, layer_bytes, sym, tree, umoci_unpack, wh
+from snapshots.helpers import BASE, CHANGES, DOCKER_GZIP, GZIP, TAR, ZSTD, Entry, Layout, d, dev, f, hard, layer_bytes, sym, tree, umoci_unpack, wh
 
 
 def apply(target: Path, entries: list[Entry], media_type: str = TAR, **options: object) -> str:
@@ -28,10 +28,6 @@ def root(tmp_path: Path) -> Path:
     return tmp_path / "rootfs"
 
 
-BASE = [d("bin"), f("bin/sh", b"#!sh", 0o755), sym("bin/ls", "sh"), d("etc"), f("etc/passwd", b"root:x:0:0\n"),
-        d("tmp", 0o1777), d("gone"), f("gone/x", b"x"), d("opq"), f("opq/a", b"a"), f("opq/b", b"b")]
-CHANGES = [wh("gone"), f("opq/.wh..wh..opq"), f("opq/c", b"c"), f("bin/su", b"su", 0o4755), hard("bin/sh2", "bin/sh"),
-           d("etc", 0o700), f("bin/ls", b"now a file"), sym("etc/link", "../../../../etc/shadow"), f("./x/y/z", b"deep")]
 
 
 @pytest.mark.parametrize("media_type", [TAR, GZIP, ZSTD, DOCKER_GZIP])
@@ -115,7 +111,7 @@ def test_a_file_replaces_a_symlink_instead_of_writing_through_it(tmp_path: Path,
 
 @pytest.mark.root
 def test_overlay_form_of_whiteouts(root: Path) -> None:
-    apply(root, [d("opq"), f("opq/.wh..wh..opq"), wh("gone")], overlay=True)
+    apply(root, [d("opq"), f("opq/.wh..wh..opq"), wh("gone")], lowers=[])
     whiteout = (root / "gone").lstat()
     assert stat.S_ISCHR(whiteout.st_mode) and whiteout.st_rdev == 0
     assert os.getxattr(root / "opq", "trusted.overlay.opaque") == b"y"

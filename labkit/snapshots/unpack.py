@@ -52,8 +52,9 @@ def _apply_into(mounts: list[Mount], blob: Path, media_type: str, diff_id: str) 
     if mount.type == "bind":
         apply_layer(Path(mount.source), blob, media_type, diff_id)
         return
-    upper = next(o.removeprefix("upperdir=") for o in mount.options if o.startswith("upperdir="))
-    apply_layer(Path(upper), blob, media_type, diff_id, overlay=True)
+    options = dict(option.split("=", 1) for option in mount.options if "=" in option)
+    lowers = [Path(lower) for lower in options["lowerdir"].split(":")]
+    apply_layer(Path(options["upperdir"]), blob, media_type, diff_id, lowers=lowers)
 
 
 def unpack(image: Any, snapshotter: Snapshotter) -> str:

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import random
 import stat
 import subprocess
 import tarfile
@@ -22,7 +23,7 @@ import zstandard
 
 __all__ = [
     "Entry", "Descriptor", "Blobs", "d", "f", "sym", "hard", "dev", "wh", "layer_bytes", "tree", "Layout", "umoci_unpack",
-    "TAR", "GZIP", "ZSTD", "DOCKER_GZIP",
+    "TAR", "GZIP", "ZSTD", "DOCKER_GZIP", "BASE", "CHANGES", "random_layers",
 ]
 
 TAR = "application/vnd.oci.image.layer.v1.tar"
@@ -172,3 +173,65 @@ def umoci_unpack(layout: Path, bundle: Path, tag: str = "latest") -> Path:
     run = subprocess.run(["umoci", "unpack", "--image", f"{layout}:{tag}", str(bundle)], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
     return bundle / "rootfs"
+
+
+#: a base layer and a layer of changes that exercise every rule (the shape of the lab's lab/layers image)
+BASE = [d("bin"), f("bin/sh", b"#!sh", 0o755), sym("bin/ls", "sh"), d("etc"), f("etc/passwd", b"root:x:0:0\n"),
+        d("tmp", 0o1777), d("gone"), f("gone/x", b"x"), d("opq"), f("opq/a", b"a"), f("opq/b", b"b")]
+CHANGES = [wh("gone"), f("opq/.wh..wh..opq"), f("opq/c", b"c"), f("bin/su", b"su", 0o4755), hard("bin/sh2", "bin/sh"),
+           d("etc", 0o700), f("bin/ls", b"now a file"), sym("etc/link", "../../../../etc/shadow"), f("./x/y/z", b"deep")]
+
+
+def random_layers(seed: int, count: int = 3) -> list[list[Entry]]:
+    """A reproducible stack of layers: files, dirs, links, mode changes, replacements, whiteouts, opaque dirs."""
+    rng = random.Random(seed)
+    dirs, files = [""], []
+
+    def drop(path: str) -> None:  # path and everything under it are gone
+        dirs[:] = [p for p in dirs if p != path and not p.startswith(path + "/")]
+        files[:] = [p for p in files if p != path and not p.startswith(path + "/")]
+
+    layers = []
+    for _ in range(count):
+        entries: list[Entry] = []
+        written: set[str] = set()
+        touched = lambda path: any(w == path or w.startswith(path + "/") for w in written)  # noqa: E731
+        for _ in range(rng.randint(5, 30)):
+            parent = rng.choice(dirs)
+            name = f"{parent}/n{rng.randint(0, 20)}".lstrip("/")
+            op = rng.choice(["dir", "dir", "file", "file", "file", "symlink", "hardlink", "whiteout", "opaque", "chmod"])
+            if op in ("dir", "file", "symlink", "hardlink") and touched(name):
+                continue
+            if op == "dir":
+                if name not in dirs:
+                    drop(name)
+                    dirs.append(name)
+                entries.append(d(name, rng.choice([0o755, 0o700, 0o1777])))
+            elif op == "file":
+                drop(name)
+                files.append(name)
+                entries.append(f(name, rng.randbytes(rng.randint(0, 5000)), rng.choice([0o644, 0o600, 0o755, 0o4755])))
+            elif op == "symlink":
+                drop(name)
+                entries.append(sym(name, rng.choice(["../" * rng.randint(0, 3) + "etc", "/bin/sh", "n1", "."])))
+            elif op == "hardlink" and (same_layer := [n for n in files if n in written]):
+                drop(name)
+                files.append(name)
+                entries.append(hard(name, rng.choice(same_layer)))
+            elif op == "whiteout" and (lower := [p for p in dirs[1:] + files if not touched(p)]):
+                name = rng.choice(lower)
+                drop(name)
+                entries.append(wh(name))
+            elif op == "opaque" and parent and not touched(parent):
+                for path in [p for p in dirs + files if p.startswith(parent + "/")]:
+                    drop(path)
+                entries.append(f(f"{parent}/.wh..wh..opq"))
+                name = parent
+            elif op == "chmod" and parent and parent not in written:
+                entries.append(d(parent, 0o750))
+                name = parent
+            else:
+                continue
+            written.add(name)
+        layers.append(entries)
+    return layers
