@@ -109,18 +109,19 @@ def namespaces(pid: int | str = "self") -> dict[str, Namespace]:
     children will go: after ``unshare(CLONE_NEWPID)`` only they change (man 7 pid_namespaces).
     """
     directory = Path(f"/proc/{pid}/ns")
+    result = {}
     try:
-        entries = sorted(os.listdir(directory))
+        for entry in sorted(os.listdir(directory)):
+            try:
+                link = os.readlink(directory / entry)
+            except FileNotFoundError:  # pid_for_children of a PID namespace with no process in it yet
+                continue
+            kind, _, inode = link.partition(":")
+            result[entry] = Namespace(kind, int(inode.strip("[]")))
     except FileNotFoundError:
         raise NotFound(f"no such process: {pid}") from None
-    result = {}
-    for entry in entries:
-        try:
-            link = os.readlink(directory / entry)
-        except FileNotFoundError:  # pid_for_children of a PID namespace with no process in it yet
-            continue
-        kind, _, inode = link.partition(":")
-        result[entry] = Namespace(kind, int(inode.strip("[]")))
+    except PermissionError:
+        raise PermissionDenied(f"cannot inspect the namespaces of process {pid} (ptrace access mode)") from None
     return result
 
 
