@@ -23,7 +23,7 @@ import zstandard
 
 __all__ = [
     "Entry", "Descriptor", "Blobs", "d", "f", "sym", "hard", "dev", "wh", "layer_bytes", "tree", "Layout", "umoci_unpack",
-    "TAR", "GZIP", "ZSTD", "DOCKER_GZIP", "BASE", "CHANGES", "random_layers",
+    "TAR", "GZIP", "ZSTD", "DOCKER_GZIP", "BASE", "CHANGES", "random_layers", "builder_entries",
 ]
 
 TAR = "application/vnd.oci.image.layer.v1.tar"
@@ -235,3 +235,13 @@ def random_layers(seed: int, count: int = 3) -> list[list[Entry]]:
             written.add(name)
         layers.append(entries)
     return layers
+
+
+def builder_entries(entries: list[Entry]) -> list[object]:
+    """The same entries for ``labkit.lab.builder``, to push them to the lab registry."""
+    from labkit.lab.builder import Entry as BuilderEntry
+
+    kinds = {tarfile.REGTYPE: "file", tarfile.DIRTYPE: "dir", tarfile.SYMTYPE: "symlink",
+             tarfile.LNKTYPE: "hardlink", tarfile.CHRTYPE: "chardev"}
+    return [BuilderEntry(info.name, kinds[info.type], data, info.mode, info.linkname, info.uid, info.gid)
+            for info, data in entries]
