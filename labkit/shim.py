@@ -22,10 +22,13 @@ every millisecond here is paid by every ``labkit run``.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,7 +38,7 @@ from . import errors
 from .errors import FailedPrecondition, LabkitError
 from .runtime import Runtime
 
-__all__ = ["Launched", "launch", "read_exit", "exit_status", "main"]
+__all__ = ["Launched", "launch", "milestone_lock", "read_exit", "exit_status", "main"]
 
 _PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
@@ -87,6 +90,22 @@ def _error(message: str) -> LabkitError:
     kind, _, text = message.partition(": ")
     cls = getattr(errors, kind, None)
     return cls(text) if isinstance(cls, type) and issubclass(cls, LabkitError) else LabkitError(message)
+
+
+@contextmanager
+def milestone_lock(directory: Path) -> Iterator[None]:
+    """Hold a process's lifecycle lock (``<dir>/lock``, flock(2)) while a milestone is done and published.
+
+    A short-lived process can exit the instant ``runc start`` returns, before the caller
+    has published ``/tasks/start``; its shim takes this lock before publishing
+    ``/tasks/exit``, so subscribers see start, then exit, as containerd's shim guarantees.
+    """
+    fd = os.open(Path(directory) / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def read_exit(directory: Path) -> dict[str, Any] | None:
@@ -148,12 +167,13 @@ def _serve(request: dict[str, Any], status_fd: int) -> None:
 
     exchange = Exchange(Path(request["root"]))
     status = _reap(pid)
-    envelope = exchange.publish("/tasks/exit", {"container_id": request["container_id"], "id": request["id"],
-                                                "pid": pid, "exit_status": status,
-                                                "exited_at": datetime.now(timezone.utc)})
-    # Recorded after it is published, so that whoever sees the record can rely on the event being out.
-    (directory / "exit.json.tmp").write_text(json.dumps(envelope.event))
-    os.replace(directory / "exit.json.tmp", directory / "exit.json")
+    exit = {"container_id": request["container_id"], "id": request["id"], "pid": pid, "exit_status": status,
+            "exited_at": datetime.now(timezone.utc)}
+    with milestone_lock(directory):  # never before a /tasks/start or /tasks/exec-started still being published
+        envelope = exchange.publish("/tasks/exit", exit)
+        # Recorded after it is published, so that whoever sees the record can rely on the event being out.
+        (directory / "exit.json.tmp").write_text(json.dumps(envelope.event))
+        os.replace(directory / "exit.json.tmp", directory / "exit.json")
     try:
         os.write(status_fd, f"exit {status}\n".encode())
     except BrokenPipeError:  # the launcher has gone (``labkit run -d``): the journal has the exit

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import snapshots
 from .errors import AlreadyExists, FailedPrecondition, NotFound
-from .shim import Launched, launch, read_exit
+from .shim import Launched, launch, milestone_lock, read_exit
 
 if TYPE_CHECKING:
     from .supervisor import Container
@@ -103,9 +103,10 @@ class Process:
         if self.pid:
             raise FailedPrecondition(f"cannot start {self.id}: it has already been started")
         request = {"kind": "exec", "process": json.loads((self.dir / "process.json").read_text())}
-        self._launch(request, stdout, stderr)
-        self.task.container.supervisor.publish(
-            "/tasks/exec-started", {"container_id": self.container_id, "exec_id": self.id, "pid": self.pid})
+        with milestone_lock(self.dir):
+            self._launch(request, stdout, stderr)
+            self.task.container.supervisor.publish(
+                "/tasks/exec-started", {"container_id": self.container_id, "exec_id": self.id, "pid": self.pid})
 
     def _launch(self, request: dict[str, Any], stdout: Path | int | None,
                 stderr: Path | int | None) -> tuple[str, str]:
@@ -163,16 +164,17 @@ class Task(Process):
         rootfs.mkdir(exist_ok=True)
         mounts = container.supervisor.snapshots(container.snapshotter).mounts(container.snapshot_key)
         snapshots.mount_all(mounts, rootfs)
-        try:
-            out, err = task._launch({"kind": "init", "bundle": str(container.bundle)}, stdout, stderr)
-        except BaseException:
-            snapshots.unmount(rootfs)
-            raise
-        io = {"stdin": "/dev/null", "stdout": out, "stderr": err, "terminal": False}
-        (task.dir / "task.json").write_text(json.dumps({"pid": task.pid, "io": io}))
-        container.supervisor.publish("/tasks/create", {
-            "container_id": container.id, "bundle": str(container.bundle), "io": io, "pid": task.pid,
-            "rootfs": [{"type": m.type, "source": m.source, "options": list(m.options)} for m in mounts]})
+        with milestone_lock(task.dir):
+            try:
+                out, err = task._launch({"kind": "init", "bundle": str(container.bundle)}, stdout, stderr)
+            except BaseException:
+                snapshots.unmount(rootfs)
+                raise
+            io = {"stdin": "/dev/null", "stdout": out, "stderr": err, "terminal": False}
+            (task.dir / "task.json").write_text(json.dumps({"pid": task.pid, "io": io}))
+            container.supervisor.publish("/tasks/create", {
+                "container_id": container.id, "bundle": str(container.bundle), "io": io, "pid": task.pid,
+                "rootfs": [{"type": m.type, "source": m.source, "options": list(m.options)} for m in mounts]})
         return task
 
     def status(self) -> str:
@@ -187,8 +189,9 @@ class Task(Process):
     def start(self) -> None:
         """``runc start``: the init process execs the user's program; ``/tasks/start``."""
         self._require("start")
-        self.runtime.start(self.id)
-        self.container.supervisor.publish("/tasks/start", {"container_id": self.id, "pid": self.pid})
+        with milestone_lock(self.dir):  # the shim publishes /tasks/exit only after this
+            self.runtime.start(self.id)
+            self.container.supervisor.publish("/tasks/start", {"container_id": self.id, "pid": self.pid})
 
     def kill(self, signal: int = 15, *, all: bool = False) -> None:
         """``runc kill``: signal init (``all``: every process). PID 1 ignores signals it has no handler for."""
@@ -240,7 +243,7 @@ class Task(Process):
         record = read_exit(self.dir) or {}
         self.runtime.delete(self.id)
         snapshots.unmount(self.container.bundle / "rootfs")
-        for name in ("task.json", "pid", "exit.json", "stdout", "stderr"):
+        for name in ("task.json", "pid", "exit.json", "stdout", "stderr", "lock"):
             (self.dir / name).unlink(missing_ok=True)
         shutil.rmtree(self.dir / "execs", ignore_errors=True)
         event = {"container_id": self.id, "pid": record["pid"], "exit_status": record["exit_status"],
