@@ -7,40 +7,39 @@ cgroup and exports it through ``prometheus/client_golang`` under the namespace
 labkit does the same with ``prometheus_client``'s custom-collector API: nothing is
 stored, every scrape reads the kernel's files afresh.
 
-Where the numbers come from (kernel docs, ``admin-guide/cgroup-v1`` and ``cgroup-v2``):
+Where the numbers come from: :meth:`labkit.cgroups.Cgroup.stats` reads what every
+group has (memory usage, peak and limit, OOM kills, pids, CPU time); this module adds
+what an exporter reports on top (kernel docs, ``admin-guide/cgroup-v1`` and ``cgroup-v2``):
 
-=========================  ====================================  ==============================
-metric                     cgroup v1 (this lab's hosts)          cgroup v2
-=========================  ====================================  ==============================
-CPU time (ns)              ``cpuacct.usage``, ``usage_user/sys`` ``cpu.stat`` (µs)
-memory usage / max         ``memory.usage_in_bytes``, ``max_…``   ``memory.current``, ``.peak``
-memory limit               ``memory.limit_in_bytes``             ``memory.max``
-limit hits (failcnt)       ``memory.failcnt``                    ``memory.events`` ``max``
-OOM kills                  ``memory.oom_control`` ``oom_kill``   ``memory.events`` ``oom_kill``
-pids                       ``pids.current``, ``pids.max``        the same
-block I/O                  ``blkio.throttle.io_service*_recursive``  ``io.stat``
-=========================  ====================================  ==============================
+- CPU time split into user and kernel: v1 ``cpuacct.usage_user``/``usage_sys``, v2 ``cpu.stat``;
+- how often usage hit the limit: v1 ``memory.failcnt``, v2 ``memory.events`` ``max``;
+- block I/O bytes and operations: v1 ``blkio.throttle.io_service*_recursive``, v2 ``io.stat``.
 
-A task's cgroup is ``/labkit/<container id>`` in every hierarchy (runtime spec,
-config-linux.md: "Control groups", ``cgroupsPath``). OOM kills are reported twice, as
-containerd does: counted in ``container_memory_oom_total``, and published as a
-``/tasks/oom`` event by :class:`OOMWatcher`.
+A task's cgroup is ``/labkit/<container id>`` (runtime spec, config-linux.md: "Control
+groups", ``cgroupsPath``). OOM kills are reported twice, as containerd does: counted
+in ``container_memory_oom_total``, and published as a ``/tasks/oom`` event by
+:class:`OOMWatcher`. A limit the task does not have is exported as ``+Inf``.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import select
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from . import cgroups
 from .errors import InvalidArgument, NotFound
+from .events import TASK_OOM
 from .paths import CGROUP_PARENT, NAMESPACE
+from .supervisor import Supervisor
 
 __all__ = [
     "Metrics",
@@ -52,10 +51,6 @@ __all__ = [
     "serve",
     "OOMWatcher",
 ]
-
-CGROUP_ROOT = Path("/sys/fs/cgroup")
-#: the v2 (unified) tree announces itself with this file at its root.
-_IS_V2 = (CGROUP_ROOT / "cgroup.controllers").exists()
 
 
 @dataclass(frozen=True)
@@ -77,43 +72,34 @@ class BlkioEntry:
 
 @dataclass(frozen=True)
 class Metrics:
-    """One task's numbers at one moment (containerd's ``metrics/types/v1.Metrics``, flattened)."""
+    """One task's numbers at one moment (containerd's ``metrics/types/v1.Metrics``, flattened).
+
+    ``cgroup`` holds what :mod:`labkit.cgroups` reads for any group (usage, peak, limit,
+    OOM kills, pids, CPU time); the rest is what a metrics exporter adds on top.
+    """
 
     container_id: str
-    cpu_total_ns: int
+    cgroup: cgroups.Stats
     cpu_user_ns: int
     cpu_kernel_ns: int
-    memory_usage: int
-    memory_max_usage: int
-    memory_limit: int  #: a huge number (the page-rounded int64 max on v1) means "no limit"
     memory_failcnt: int  #: how often usage hit the limit
-    memory_oom_kills: int
-    pids_current: int
-    pids_limit: int  #: 0 means "no limit", as runc reports it
-    blkio_bytes: tuple[BlkioEntry, ...] = field(default=())
-    blkio_ops: tuple[BlkioEntry, ...] = field(default=())
+    blkio_bytes: tuple[BlkioEntry, ...]
+    blkio_ops: tuple[BlkioEntry, ...]
 
 
-def _group(controller: str, container_id: str) -> Path:
-    """The task's cgroup directory for one controller (v1) or in the unified tree (v2)."""
-    if _IS_V2:
-        return CGROUP_ROOT / CGROUP_PARENT / container_id
-    return CGROUP_ROOT / controller / CGROUP_PARENT / container_id
-
-
-def _int(path: Path) -> int:
-    text = path.read_text().strip()
-    return 0 if text == "max" else int(text)
+def _v1(controller: str, container_id: str) -> Path:
+    return cgroups.MOUNT / controller / CGROUP_PARENT / container_id
 
 
 def _keyed(path: Path) -> dict[str, int]:
-    """A flat-keyed file (``name value`` per line), such as ``memory.oom_control`` or ``cpu.stat``."""
+    """A flat-keyed file (``name value`` per line), such as ``cpu.stat`` or ``memory.events``."""
     return {key: int(value) for key, value in (line.split() for line in path.read_text().splitlines())}
 
 
 def _blkio(path: Path) -> tuple[BlkioEntry, ...]:
+    """A v1 blkio file; empty when the host has no blkio hierarchy for the group."""
     entries = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text().splitlines() if path.exists() else []:
         parts = line.split()
         if len(parts) == 3:  # skip the closing "Total N"
             major, minor = parts[0].split(":")
@@ -121,8 +107,8 @@ def _blkio(path: Path) -> tuple[BlkioEntry, ...]:
     return tuple(entries)
 
 
-def _io_stat_v2(path: Path) -> tuple[tuple[BlkioEntry, ...], tuple[BlkioEntry, ...]]:
-    """``io.stat`` (``8:0 rbytes=1 wbytes=2 rios=3 wios=4 ...``) as v1-style Read/Write entries."""
+def _io_stat(path: Path) -> tuple[tuple[BlkioEntry, ...], tuple[BlkioEntry, ...]]:
+    """v2 ``io.stat`` (``8:0 rbytes=1 wbytes=2 rios=3 wios=4 ...``) as v1-style Read/Write entries."""
     nbytes, ops = [], []
     for line in path.read_text().splitlines():
         device, *pairs = line.split()
@@ -134,92 +120,75 @@ def _io_stat_v2(path: Path) -> tuple[tuple[BlkioEntry, ...], tuple[BlkioEntry, .
     return tuple(nbytes), tuple(ops)
 
 
-def _read_v1(container_id: str) -> Metrics:
-    cpu, memory = _group("cpuacct", container_id), _group("memory", container_id)
-    pids, blkio = _group("pids", container_id), _group("blkio", container_id)
-    return Metrics(
-        container_id,
-        cpu_total_ns=_int(cpu / "cpuacct.usage"),
-        cpu_user_ns=_int(cpu / "cpuacct.usage_user"),
-        cpu_kernel_ns=_int(cpu / "cpuacct.usage_sys"),
-        memory_usage=_int(memory / "memory.usage_in_bytes"),
-        memory_max_usage=_int(memory / "memory.max_usage_in_bytes"),
-        memory_limit=_int(memory / "memory.limit_in_bytes"),
-        memory_failcnt=_int(memory / "memory.failcnt"),
-        memory_oom_kills=_keyed(memory / "memory.oom_control").get("oom_kill", 0),
-        pids_current=_int(pids / "pids.current"),
-        pids_limit=_int(pids / "pids.max"),
-        blkio_bytes=_blkio(blkio / "blkio.throttle.io_service_bytes_recursive"),
-        blkio_ops=_blkio(blkio / "blkio.throttle.io_serviced_recursive"),
-    )
-
-
-def _read_v2(container_id: str) -> Metrics:
-    group = _group("", container_id)
-    cpu, events = _keyed(group / "cpu.stat"), _keyed(group / "memory.events")
-    peak = group / "memory.peak"
-    blkio_bytes, blkio_ops = _io_stat_v2(group / "io.stat")
-    return Metrics(
-        container_id,
-        cpu_total_ns=cpu["usage_usec"] * 1000,
-        cpu_user_ns=cpu["user_usec"] * 1000,
-        cpu_kernel_ns=cpu["system_usec"] * 1000,
-        memory_usage=_int(group / "memory.current"),
-        memory_max_usage=_int(peak) if peak.exists() else 0,
-        memory_limit=_int(group / "memory.max"),
-        memory_failcnt=events["max"],
-        memory_oom_kills=events["oom_kill"],
-        pids_current=_int(group / "pids.current"),
-        pids_limit=_int(group / "pids.max"),
-        blkio_bytes=blkio_bytes,
-        blkio_ops=blkio_ops,
-    )
+def _extras(container_id: str) -> dict[str, Any]:
+    """CPU split, limit hits and block I/O, from the files of this host's cgroup version."""
+    if cgroups.version() == 2:
+        group = cgroups.MOUNT / CGROUP_PARENT / container_id
+        cpu = _keyed(group / "cpu.stat")
+        blkio_bytes, blkio_ops = _io_stat(group / "io.stat")
+        return dict(cpu_user_ns=cpu["user_usec"] * 1000, cpu_kernel_ns=cpu["system_usec"] * 1000,
+                    memory_failcnt=_keyed(group / "memory.events")["max"],
+                    blkio_bytes=blkio_bytes, blkio_ops=blkio_ops)
+    cpu, blkio = _v1("cpuacct", container_id), _v1("blkio", container_id)
+    return dict(cpu_user_ns=int((cpu / "cpuacct.usage_user").read_text()),
+                cpu_kernel_ns=int((cpu / "cpuacct.usage_sys").read_text()),
+                memory_failcnt=int((_v1("memory", container_id) / "memory.failcnt").read_text()),
+                blkio_bytes=_blkio(blkio / "blkio.throttle.io_service_bytes_recursive"),
+                blkio_ops=_blkio(blkio / "blkio.throttle.io_serviced_recursive"))
 
 
 def read(container_id: str) -> Metrics:
-    """Read a task's metrics from its cgroup, now (what ``runc events --stats`` reports)."""
-    if not _group("memory", container_id).is_dir():
-        raise NotFound(f"no cgroup for task {container_id} (is it running?)")
+    """Read a task's metrics from its cgroup ``/labkit/<id>``, now (what ``runc events --stats`` reports)."""
     try:
-        return _read_v2(container_id) if _IS_V2 else _read_v1(container_id)
-    except FileNotFoundError as err:  # the task ended (its cgroup went) while we read
-        raise NotFound(f"task {container_id} went away while its metrics were read") from err
+        return Metrics(container_id, cgroups.Cgroup(container_id).stats(), **_extras(container_id))
+    except (NotFound, FileNotFoundError) as err:  # no cgroup, or the task ended while we read
+        raise NotFound(f"no cgroup for task {container_id} (is it running?)") from err
 
 
-def running() -> list[str]:
-    """Ids of the lab's tasks that have processes now: non-empty cgroups under ``labkit/``."""
-    parent = _group("memory", "")
-    if not parent.is_dir():
-        return []
-    return sorted(g.name for g in parent.iterdir() if g.is_dir() and (g / "cgroup.procs").read_text().strip())
+def running(supervisor: Supervisor | None = None) -> list[str]:
+    """Ids of the supervisor's tasks that are running or paused (they have a cgroup to read)."""
+    ids = []
+    for container in (supervisor or Supervisor()).containers():
+        try:
+            if container.task().status() in ("running", "paused"):
+                ids.append(container.id)
+        except NotFound:  # no task, or it went while we looked
+            continue
+    return ids
+
+
+def _limit(value: int | None) -> float:
+    """A limit as Prometheus shows it: no limit is ``+Inf``."""
+    return math.inf if value is None else value
 
 
 #: (name, help, value) of each single-number gauge; names are containerd's (``metrics/cgroups/v1``).
-_GAUGES: tuple[tuple[str, str, Callable[[Metrics], int]], ...] = (
-    ("container_cpu_total_nanoseconds", "The total cpu time", lambda m: m.cpu_total_ns),
+_GAUGES: tuple[tuple[str, str, Callable[[Metrics], float]], ...] = (
+    ("container_cpu_total_nanoseconds", "The total cpu time", lambda m: m.cgroup.cpu_usage_ns),
     ("container_cpu_user_nanoseconds", "The total user cpu time", lambda m: m.cpu_user_ns),
     ("container_cpu_kernel_nanoseconds", "The total kernel cpu time", lambda m: m.cpu_kernel_ns),
-    ("container_memory_usage_usage_bytes", "The memory usage", lambda m: m.memory_usage),
-    ("container_memory_usage_max_bytes", "The memory maximum usage", lambda m: m.memory_max_usage),
-    ("container_memory_usage_limit_bytes", "The memory limit", lambda m: m.memory_limit),
+    ("container_memory_usage_usage_bytes", "The memory usage", lambda m: m.cgroup.memory_usage),
+    ("container_memory_usage_max_bytes", "The memory maximum usage", lambda m: m.cgroup.memory_peak),
+    ("container_memory_usage_limit_bytes", "The memory limit", lambda m: _limit(m.cgroup.memory_limit)),
     ("container_memory_usage_failcnt_total", "The usage failcnt", lambda m: m.memory_failcnt),
-    ("container_pids_current", "The current number of pids", lambda m: m.pids_current),
-    ("container_pids_limit", "The limit to the number of pids allowed", lambda m: m.pids_limit),
+    ("container_pids_current", "The current number of pids", lambda m: m.cgroup.pids_current),
+    ("container_pids_limit", "The limit to the number of pids allowed", lambda m: _limit(m.cgroup.pids_limit)),
 )
 _BLKIO = (
     ("container_blkio_io_service_bytes_recursive_bytes", "The blkio io service bytes recursive", "blkio_bytes"),
     ("container_blkio_io_serviced_recursive_total", "The blkio io serviced recursive", "blkio_ops"),
 )
 _LABELS = ["container_id", "namespace"]
+Tasks = Callable[[], Iterable[str]]
 
 
 class TaskCollector:
-    """A ``prometheus_client`` custom collector: each scrape reads every running task's cgroup.
+    """A ``prometheus_client`` custom collector: each scrape reads every listed task's cgroup.
 
     ``tasks`` lists the container ids to report (default: :func:`running`).
     """
 
-    def __init__(self, tasks: Callable[[], Iterable[str]] = running) -> None:
+    def __init__(self, tasks: Tasks = running) -> None:
         self._tasks = tasks
 
     def _snapshot(self) -> list[Metrics]:
@@ -239,9 +208,10 @@ class TaskCollector:
             for m in snapshot:
                 family.add_metric([m.container_id, NAMESPACE], value(m))
             yield family
-        oom = CounterMetricFamily("container_memory_oom", "The number of times a container has received an oom event", labels=_LABELS)
+        oom = CounterMetricFamily("container_memory_oom", "The number of times a container has received an oom event",
+                                  labels=_LABELS)
         for m in snapshot:
-            oom.add_metric([m.container_id, NAMESPACE], m.memory_oom_kills)
+            oom.add_metric([m.container_id, NAMESPACE], m.cgroup.oom_kills)
         yield oom
         for name, help_text, attribute in _BLKIO:
             family = GaugeMetricFamily(name, help_text, labels=[*_LABELS, "op", "device", "major", "minor"])
@@ -251,18 +221,18 @@ class TaskCollector:
             yield family
 
 
-def _registry(tasks: Callable[[], Iterable[str]]) -> CollectorRegistry:
+def _registry(tasks: Tasks) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     registry.register(TaskCollector(tasks))
     return registry
 
 
-def exposition(tasks: Callable[[], Iterable[str]] = running) -> str:
-    """The text Prometheus would scrape right now (exposition format 0.0.4)."""
+def exposition(tasks: Tasks = running) -> str:
+    """The text Prometheus would scrape right now (text exposition format 0.0.4)."""
     return generate_latest(_registry(tasks)).decode()
 
 
-def serve(address: str = "127.0.0.1:0", tasks: Callable[[], Iterable[str]] = running) -> tuple[str, Callable[[], None]]:
+def serve(address: str = "127.0.0.1:0", tasks: Tasks = running) -> tuple[str, Callable[[], None]]:
     """Serve ``/metrics`` over HTTP on a loopback ``HOST:PORT`` in a background thread.
 
     Port 0 picks a free one. Returns the address really bound and a function that
@@ -282,17 +252,19 @@ def serve(address: str = "127.0.0.1:0", tasks: Callable[[], Iterable[str]] = run
 
 
 class OOMWatcher:
-    """Calls ``on_oom(container_id)`` each time the kernel OOM-kills in a watched task's cgroup.
+    """Publishes ``/tasks/oom {container_id}`` each time the kernel OOM-kills in a watched task.
 
-    containerd's ``oomCollector`` does the same with epoll: on v1 an *eventfd*
-    registered through ``cgroup.event_control`` against ``memory.oom_control``
-    (cgroup-v1/memory.rst, "OOM Control"); on v2 a poll on ``memory.events``, which the
-    kernel marks changed. One thread waits on all of them; a watch ends with its cgroup.
-    The supervisor passes ``on_oom`` that publishes ``/tasks/oom {container_id}``.
+    containerd's ``oomCollector`` (``metrics/cgroups/v1/oom.go``) does this with epoll:
+    on v1 an *eventfd* registered through ``cgroup.event_control`` against
+    ``memory.oom_control`` (cgroup-v1/memory.rst, "OOM Control"); on v2 a poll on
+    ``memory.events``, which the kernel marks changed. One thread waits on all of them,
+    and a watch ends with its cgroup. ``publish`` is ``Supervisor.publish`` or
+    ``Exchange.publish``.
     """
 
-    def __init__(self, on_oom: Callable[[str], None]) -> None:
-        self._on_oom = on_oom
+    def __init__(self, publish: Callable[[str, dict[str, Any]], object]) -> None:
+        self._publish = publish
+        self._v2 = cgroups.version() == 2
         self._epoll = select.epoll()
         self._watches: dict[int, tuple[str, int]] = {}  # fd -> (container id, OOM kills seen)
         self._lock = threading.Lock()
@@ -302,12 +274,13 @@ class OOMWatcher:
         self._thread.start()
 
     def add(self, container_id: str) -> None:
-        """Start watching a task's cgroup (it must exist)."""
-        seen = read(container_id).memory_oom_kills
-        memory = _group("memory", container_id)
-        if _IS_V2:
-            fd, mask = os.open(memory / "memory.events", os.O_RDONLY), select.EPOLLPRI
+        """Start watching a task's cgroup (it must exist: after ``new_task``, before ``start``)."""
+        seen = read(container_id).cgroup.oom_kills
+        if self._v2:
+            events = cgroups.MOUNT / CGROUP_PARENT / container_id / "memory.events"
+            fd, mask = os.open(events, os.O_RDONLY), select.EPOLLPRI
         else:
+            memory = _v1("memory", container_id)
             fd, mask = os.eventfd(0, os.EFD_CLOEXEC), select.EPOLLIN
             control = os.open(memory / "memory.oom_control", os.O_RDONLY)
             try:
@@ -319,12 +292,12 @@ class OOMWatcher:
         self._epoll.register(fd, mask)
 
     def _fired(self, fd: int) -> None:
-        if not _IS_V2:
+        if not self._v2:
             os.eventfd_read(fd)  # drain it, or epoll reports it again
         with self._lock:
             container_id, seen = self._watches[fd]
         try:
-            kills = read(container_id).memory_oom_kills
+            kills = read(container_id).cgroup.oom_kills
         except NotFound:  # the cgroup was removed: the kernel signals that too
             self._epoll.unregister(fd)
             os.close(fd)
@@ -335,8 +308,8 @@ class OOMWatcher:
             self._watches[fd] = (container_id, kills)
         # v1 signals once per OOM, before the kill is counted; v2 signals every change of
         # memory.events, the kill included, so there only a higher count means an OOM kill.
-        if not _IS_V2 or kills > seen:
-            self._on_oom(container_id)
+        if not self._v2 or kills > seen:
+            self._publish(TASK_OOM, {"container_id": container_id})
 
     def _run(self) -> None:
         while True:
@@ -349,8 +322,6 @@ class OOMWatcher:
         """Stop watching everything and end the thread."""
         os.write(self._stop_w, b"x")
         self._thread.join()
-        for fd in list(self._watches):
-            os.close(fd)
-        for fd in (self._stop_r, self._stop_w):
+        for fd in [*self._watches, self._stop_r, self._stop_w]:
             os.close(fd)
         self._epoll.close()

@@ -1,7 +1,8 @@
 """labkit.metrics: numbers read from a task's cgroup, the Prometheus text, and OOM kills.
 
-The tasks here are plain processes put into cgroups ``/labkit/<id>`` that the test
-makes itself, exactly where runc puts a container with ``cgroupsPath: /labkit/<id>``.
+Reading and exporting use plain processes put into cgroups ``/labkit/<id>`` made with
+``labkit.cgroups`` (where runc puts a container with ``cgroupsPath: /labkit/<id>``);
+listing and the OOM kill use real tasks of the supervisor.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,53 +19,33 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from labkit import metrics
+from labkit import cgroups, images, metrics, snapshots
 from labkit.errors import InvalidArgument, NotFound
+from labkit.paths import registry_address
+from labkit.supervisor import Supervisor
 
-CONTROLLERS = ("memory", "cpuacct", "pids", "blkio")
 MiB = 1 << 20
-
-
-def _cgroup(controller: str, container_id: str) -> Path:
-    return Path("/sys/fs/cgroup", controller, "labkit", container_id)
+BUSYBOX = f"{registry_address()}/lab/busybox:latest"
 
 
 @pytest.fixture
 def task() -> Iterator[Callable[..., tuple[str, subprocess.Popen[str]]]]:
-    """Start ``python -c CODE`` in fresh cgroups ``/labkit/<id>`` with a memory limit; clean up after."""
-    made: list[tuple[str, subprocess.Popen[str]]] = []
+    """Start ``python -c CODE`` in a fresh cgroup ``/labkit/<id>`` with a memory limit; clean up after."""
+    made: list[tuple[cgroups.Cgroup, subprocess.Popen[str]]] = []
 
     def start(code: str, memory_limit: int = 64 * MiB) -> tuple[str, subprocess.Popen[str]]:
-        container_id = f"metrics-{uuid.uuid4().hex[:8]}"
-        for controller in CONTROLLERS:
-            _cgroup(controller, container_id).mkdir(parents=True)
-        memory = _cgroup("memory", container_id)
-        (memory / "memory.limit_in_bytes").write_text(str(memory_limit))
-
-        def join() -> None:
-            for controller in CONTROLLERS:
-                (_cgroup(controller, container_id) / "cgroup.procs").write_text(str(os.getpid()))
-
-        proc = subprocess.Popen([sys.executable, "-c", code], preexec_fn=join, text=True,
+        group = cgroups.create(f"metrics-{uuid.uuid4().hex[:8]}", memory=memory_limit)
+        proc = subprocess.Popen([sys.executable, "-c", code], preexec_fn=lambda: group.add(os.getpid()), text=True,
                                 stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
-        made.append((container_id, proc))
-        return container_id, proc
+        made.append((group, proc))
+        return group.name, proc
 
     yield start
-    for container_id, proc in made:
+    for group, proc in made:
         proc.kill()
         proc.wait()
-        for controller in CONTROLLERS:
-            group = _cgroup(controller, container_id)
-            for _ in range(50):  # a killed process leaves its cgroup a moment later
-                try:
-                    group.rmdir()
-                    break
-                except OSError:
-                    time.sleep(0.02)
+        group.remove()
 
-
-pytestmark = pytest.mark.skipif(not Path("/sys/fs/cgroup/memory").is_dir(), reason="cgroup v1 host")
 
 BUSY = "import sys\nsys.stdin.readline()\nblock = bytearray(8 << 20)\nwhile True: pass"
 
@@ -73,16 +53,15 @@ BUSY = "import sys\nsys.stdin.readline()\nblock = bytearray(8 << 20)\nwhile True
 @pytest.mark.root
 def test_read_reports_cpu_memory_and_pids(task) -> None:
     container_id, proc = task(BUSY, memory_limit=48 * MiB)
-    assert container_id in metrics.running()
     proc.stdin.write("go\n")
     proc.stdin.flush()
     time.sleep(0.3)
     m = metrics.read(container_id)
-    assert m.memory_limit == 48 * MiB
-    assert 8 * MiB < m.memory_usage < 48 * MiB and m.memory_max_usage >= m.memory_usage
-    assert m.cpu_total_ns > 50_000_000 and m.cpu_user_ns > 0
-    assert m.pids_current == 1 and m.pids_limit == 0
-    assert m.memory_failcnt == 0 and m.memory_oom_kills == 0
+    assert m.cgroup.memory_limit == 48 * MiB
+    assert 8 * MiB < m.cgroup.memory_usage < 48 * MiB and m.cgroup.memory_peak >= m.cgroup.memory_usage
+    assert m.cgroup.cpu_usage_ns > 50_000_000 and m.cpu_user_ns > 0
+    assert m.cgroup.pids_current == 1 and m.cgroup.pids_limit is None
+    assert m.memory_failcnt == 0 and m.cgroup.oom_kills == 0
 
 
 def test_a_task_without_cgroup_is_not_found() -> None:
@@ -107,7 +86,7 @@ def test_exposition_uses_containerd_names_and_labels(task) -> None:
 @pytest.mark.root
 def test_serve_in_process_on_loopback(task) -> None:
     container_id, _ = task(BUSY)
-    address, stop = metrics.serve("127.0.0.1:0")
+    address, stop = metrics.serve("127.0.0.1:0", tasks=lambda: [container_id])
     try:
         text = httpx.get(f"http://{address}/metrics", timeout=5).text
     finally:
@@ -121,25 +100,53 @@ def test_serve_refuses_a_non_loopback_address() -> None:
         metrics.serve("0.0.0.0:9100")
 
 
-ALLOCATE = "import sys\nsys.stdin.readline()\nchunks = [bytearray(1 << 20) for _ in range(256)]"
+@pytest.fixture
+def sup(lab_root: Path, registry: str) -> Iterator[Supervisor]:
+    """A supervisor with the lab's busybox pulled; its containers removed afterwards."""
+    snapshots.unpack(images.pull(BUSYBOX, plain_http=True), snapshots.get("overlay", lab_root))
+    supervisor = Supervisor()
+    yield supervisor
+    for container in supervisor.containers():
+        try:
+            task = container.task()
+            if task.status() != "stopped":
+                task.kill(9)
+            task.wait()
+            task.delete()
+        except NotFound:
+            pass
+        container.delete()
 
 
 @pytest.mark.root
-def test_oom_kill_is_an_event_and_counted(task) -> None:
-    oomed: list[str] = []
-    seen = threading.Event()
-    watcher = metrics.OOMWatcher(lambda container_id: (oomed.append(container_id), seen.set()))
+@pytest.mark.registry
+@pytest.mark.tool("runc")
+def test_running_lists_the_supervisors_live_tasks(sup: Supervisor) -> None:
+    sleeper = sup.create_container(f"mt-{uuid.uuid4().hex[:8]}", BUSYBOX, ["sleep", "60"])
+    created = sup.create_container(f"mt-{uuid.uuid4().hex[:8]}", BUSYBOX, ["true"])
+    sleeper.new_task().start()
+    created.new_task()
+    assert metrics.running(sup) == [sleeper.id]
+
+
+@pytest.mark.root
+@pytest.mark.registry
+@pytest.mark.tool("runc")
+def test_oom_kill_is_an_event_and_counted(sup: Supervisor) -> None:
+    container = sup.create_container(f"oom-{uuid.uuid4().hex[:8]}", BUSYBOX,
+                                     ["tail", "/dev/zero"], memory=16 * MiB)
+    sub = sup.subscribe('topic=="/tasks/oom"')
+    watcher = metrics.OOMWatcher(sup.publish)
     try:
-        container_id, proc = task(ALLOCATE, memory_limit=32 * MiB)
-        watcher.add(container_id)
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-        assert proc.wait(timeout=20) == -9  # SIGKILL from the OOM killer
-        assert seen.wait(timeout=5)
-        assert set(oomed) == {container_id}
-        m = metrics.read(container_id)
-        assert m.memory_failcnt > 0 and m.memory_oom_kills == 1
-        families = {f.name: f for f in text_string_to_metric_families(metrics.exposition(lambda: [container_id]))}
+        task = container.new_task()
+        watcher.add(container.id)
+        task.start()
+        assert task.wait() == 137  # 128 + SIGKILL, from the OOM killer
+        envelope = sub.recv(timeout=5)
+        assert envelope is not None and envelope.event == {"container_id": container.id}
+        m = metrics.read(container.id)
+        assert m.memory_failcnt > 0 and m.cgroup.oom_kills == 1
+        families = {f.name: f for f in text_string_to_metric_families(metrics.exposition(lambda: [container.id]))}
         assert families["container_memory_usage_failcnt_total"].samples[0].value == m.memory_failcnt
         assert families["container_memory_oom"].samples[0].value == 1
     finally:

@@ -51,16 +51,16 @@ def task_metrics_command(args: argparse.Namespace) -> int:
 
     m = metrics.read(args.id)
     rows = [
-        ("cpuacct.usage", m.cpu_total_ns),
+        ("cpuacct.usage", m.cgroup.cpu_usage_ns),
         ("cpuacct.usage_user", m.cpu_user_ns),
         ("cpuacct.usage_sys", m.cpu_kernel_ns),
-        ("memory.usage_in_bytes", m.memory_usage),
-        ("memory.max_usage_in_bytes", m.memory_max_usage),
-        ("memory.limit_in_bytes", m.memory_limit),
+        ("memory.usage_in_bytes", m.cgroup.memory_usage),
+        ("memory.max_usage_in_bytes", m.cgroup.memory_peak),
+        ("memory.limit_in_bytes", "max" if m.cgroup.memory_limit is None else m.cgroup.memory_limit),
         ("memory.failcnt", m.memory_failcnt),
-        ("memory.oom_control.oom_kill", m.memory_oom_kills),
-        ("pids.current", m.pids_current),
-        ("pids.limit", m.pids_limit),
+        ("memory.oom_control.oom_kill", m.cgroup.oom_kills),
+        ("pids.current", m.cgroup.pids_current),
+        ("pids.limit", "max" if m.cgroup.pids_limit is None else m.cgroup.pids_limit),
     ]
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f +0000 UTC")
     width = max(len(m.container_id), 2)

@@ -1,10 +1,7 @@
-"""``labkit metrics serve`` scraped over HTTP, and ``tasks metrics ID``, on a real runc container."""
+"""``labkit metrics serve`` scraped over HTTP, and ``labkit tasks metrics ID``, on a task started by ``labkit run -d``."""
 
 from __future__ import annotations
 
-import argparse
-import json
-import shutil
 import socket
 import subprocess
 import sys
@@ -16,27 +13,21 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from labkit.cli.metrics import add_task_metrics
+from labkit.cli import main
+from labkit.supervisor import Supervisor
 
 
 @pytest.fixture
-def container(tmp_path: Path) -> Iterator[str]:
-    """A busybox ``sleep`` started with ``runc run -d`` in cgroups ``/labkit/<id>``; deleted afterwards."""
+def container(lab_root: Path, registry: str) -> Iterator[str]:
+    """``labkit run -d`` of busybox ``sleep 60``; killed, deleted and removed afterwards."""
     container_id = f"clim-{uuid.uuid4().hex[:8]}"
-    bundle, state = tmp_path / "bundle", tmp_path / "runc"
-    (bundle / "rootfs/bin").mkdir(parents=True)
-    shutil.copy("/bin/busybox", bundle / "rootfs/bin/busybox")
-    subprocess.run(["runc", "spec", "--bundle", str(bundle)], check=True)
-    config = json.loads((bundle / "config.json").read_text())
-    config["process"].update(terminal=False, args=["/bin/busybox", "sleep", "60"])
-    config["root"]["readonly"] = False
-    config["linux"]["cgroupsPath"] = f"/labkit/{container_id}"
-    (bundle / "config.json").write_text(json.dumps(config))
-    runc = ["runc", "--root", str(state)]
-    subprocess.run([*runc, "run", "-d", "--bundle", str(bundle), container_id],
-                   check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert main(["run", "-d", "--plain-http", f"{registry}/lab/busybox:latest", container_id, "--", "sleep", "60"]) == 0
     yield container_id
-    subprocess.run([*runc, "delete", "--force", container_id], check=True)
+    task = Supervisor().container(container_id).task()
+    task.kill(9)
+    task.wait()
+    assert main(["tasks", "delete", container_id]) == 0
+    assert main(["containers", "delete", container_id]) == 0
 
 
 def _free_port() -> int:
@@ -46,7 +37,8 @@ def _free_port() -> int:
 
 
 @pytest.mark.root
-@pytest.mark.tool("runc", "busybox")
+@pytest.mark.registry
+@pytest.mark.tool("runc")
 def test_metrics_serve_is_scraped_and_parsed(container: str) -> None:
     address = f"127.0.0.1:{_free_port()}"
     server = subprocess.Popen([sys.executable, "-m", "labkit", "metrics", "serve", "--address", address],
@@ -67,12 +59,11 @@ def test_metrics_serve_is_scraped_and_parsed(container: str) -> None:
 
 
 @pytest.mark.root
-@pytest.mark.tool("runc", "busybox")
+@pytest.mark.registry
+@pytest.mark.tool("runc")
 def test_tasks_metrics_prints_ctr_table(container: str, capsys: pytest.CaptureFixture[str]) -> None:
-    parser = argparse.ArgumentParser()
-    add_task_metrics(parser.add_subparsers())
-    args = parser.parse_args(["metrics", container])
-    assert args.func(args) == 0
+    capsys.readouterr()
+    assert main(["tasks", "metrics", container]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["ID", "TIMESTAMP"] and lines[1].startswith(container)
     table = dict(line.split() for line in lines[4:])
