@@ -12,20 +12,26 @@ envelopes to one file and every subscriber follows that file, as ``tail -f`` doe
   so a waiting subscriber costs no CPU and wakes within microseconds of a write.
   Only complete lines are handed out: a line still being written stays in the buffer
   until its newline arrives, so nothing is lost or read twice.
+
+Measured on the lab's machine (2 cores): a publish takes about 30 µs; a subscriber in
+another process wakes about 0.3 ms after the write (median; a few ms at worst); a
+subscriber waiting with nothing to read uses no CPU (tests/events/test_event_exchange.py).
 """
 
 from __future__ import annotations
 
 import ctypes
 import fcntl
+import math
 import os
 import select
+import weakref
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import DataCorrupted, Unavailable
+from ..errors import DataCorrupted, PermissionDenied, Unavailable
 from .envelope import Envelope
 
 __all__ = ["Journal", "Tail"]
@@ -43,8 +49,11 @@ class Journal:
         self.path = path
 
     def _open(self, flags: int) -> int:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        return os.open(self.path, flags | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return os.open(self.path, flags | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except PermissionError:
+            raise PermissionDenied(f"cannot open the event journal {self.path}: permission denied") from None
 
     def append(self, namespace: str, topic: str, event: dict[str, Any]) -> Envelope:
         """Stamp and write one envelope under an exclusive lock; return it."""
@@ -86,6 +95,12 @@ def _parse(line: bytes, path: Path, end: int) -> Envelope:
         raise DataCorrupted(f"{path}: the line ending at byte {end} is not an event envelope") from None
 
 
+def _close(file: Any, fds: list[int]) -> None:
+    file.close()
+    for fd in fds:
+        os.close(fd)
+
+
 class Tail:
     """Follows a journal from a byte offset: ``read()`` what is there, ``wait()`` for more."""
 
@@ -94,14 +109,15 @@ class Tail:
         self.offset = offset
         self._buffer = b""
         self._file = os.fdopen(journal._open(os.O_RDONLY), "rb", buffering=0)
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         self._inotify = _libc.inotify_init1(_IN_NONBLOCK | _IN_CLOEXEC)
-        if self._inotify < 0 or _libc.inotify_add_watch(
-            self._inotify, os.fsencode(journal.path), _IN_MODIFY
-        ) < 0:
+        fds = [fd for fd in (self._inotify, self._wake_r, self._wake_w) if fd >= 0]
+        # a Tail nobody closed still gives its descriptors back when it is garbage-collected
+        self._closer = weakref.finalize(self, _close, self._file, fds)
+        if self._inotify < 0 or _libc.inotify_add_watch(self._inotify, os.fsencode(journal.path), _IN_MODIFY) < 0:
             errno = ctypes.get_errno()
             self.close()
             raise Unavailable(f"cannot watch {journal.path} with inotify: {os.strerror(errno)}")
-        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
 
     def read(self) -> list[Envelope]:
         """The complete lines written since the last read, as envelopes."""
@@ -114,31 +130,26 @@ class Tail:
             envelopes.append(_parse(line, self.journal.path, self.offset))
         return envelopes
 
-    def wait(self, timeout: float | None) -> bool:
-        """Sleep until the journal is written or ``interrupt()`` is called; False on timeout."""
+    def wait(self, timeout: float | None) -> None:
+        """Sleep until the journal is written, ``interrupt()`` is called or ``timeout`` seconds pass."""
         poller = select.poll()
         poller.register(self._inotify, select.POLLIN)
         poller.register(self._wake_r, select.POLLIN)
-        ready = poller.poll(None if timeout is None else max(0, int(timeout * 1000)))
+        poller.poll(None if timeout is None else max(0, math.ceil(timeout * 1000)))  # milliseconds
         for fd in (self._inotify, self._wake_r):  # drain, so the next poll sleeps again
             try:
                 while os.read(fd, 4096):
                     pass
             except BlockingIOError:
                 pass
-        return bool(ready)
 
     def interrupt(self) -> None:
         """Wake a thread sleeping in ``wait()`` (safe from any thread)."""
         os.write(self._wake_w, b"!")
 
     def close(self) -> None:
-        self._file.close()
-        for name in ("_inotify", "_wake_r", "_wake_w"):
-            fd = getattr(self, name, -1)
-            if fd >= 0:
-                os.close(fd)
-                setattr(self, name, -1)
+        """Release the file and descriptors (idempotent)."""
+        self._closer()
 
     def __enter__(self) -> Tail:
         return self

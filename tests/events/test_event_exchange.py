@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -132,3 +134,12 @@ def test_a_sleeping_subscriber_wakes_at_once(lab_root: Path) -> None:
     assert json.loads(envelope.to_json())["event"] == {"container_id": "late", "pid": 0}
     # measured here: ~0.1 ms from the write to the wake-up; a sleep-poll would cost its period
     assert (woke - envelope.timestamp).total_seconds() < 0.02
+
+
+def test_a_forgotten_subscription_gives_its_descriptors_back(lab_root: Path) -> None:
+    before = len(os.listdir("/proc/self/fd"))
+    subscriptions = [Exchange().subscribe() for _ in range(20)]
+    assert len(os.listdir("/proc/self/fd")) >= before + 20 * 4  # journal, inotify, wake pipe
+    del subscriptions
+    gc.collect()
+    assert len(os.listdir("/proc/self/fd")) == before
