@@ -79,6 +79,7 @@ class Attachment:
     container_id: str
     host_veth: str  #: ``lk<short id>``, a port of the bridge
     address: ipaddress.IPv4Interface  #: the container's ``eth0`` address, e.g. 10.88.0.2/16
+    netns: str  #: the namespace's name under ``/run/netns``; empty if it has none (``/proc/PID/ns/net``)
     gateway: ipaddress.IPv4Address = GATEWAY.ip
 
 
@@ -150,15 +151,22 @@ def veth_name(container_id: str) -> str:
     return VETH_PREFIX + hashlib.sha256(container_id.encode()).hexdigest()[:room]
 
 
+def _netns_names() -> dict[int, str]:
+    """The ids this namespace gave the named namespaces it sees a peer in (``ip netns list``)."""
+    return {ns["id"]: ns["name"] for ns in json.loads(_ip("-j", "netns", "list") or "[]") if "id" in ns}
+
+
 def attachments() -> list[Attachment]:
     """Every container on the bridge, read from the aliases of its ports (the leases)."""
     found = []
     if not Path("/sys/class/net", BRIDGE).exists():
         return found
+    names = _netns_names()
     for link in _links("master", BRIDGE):
         container_id, _, address = link.get("ifalias", "").partition(" ")
         if link["ifname"].startswith(VETH_PREFIX) and address:
-            found.append(Attachment(container_id, link["ifname"], ipaddress.IPv4Interface(address)))
+            netns = names.get(link.get("link_netnsid", -1), "")
+            found.append(Attachment(container_id, link["ifname"], ipaddress.IPv4Interface(address), netns))
     return sorted(found, key=lambda a: a.address)
 
 
@@ -206,7 +214,7 @@ def attach(container_id: str, netns: str | os.PathLike[str]) -> Attachment:
     except Unavailable:
         detach(container_id)
         raise
-    return Attachment(container_id, host_veth, address)
+    return Attachment(container_id, host_veth, address, path.name if path.parent == _NETNS_DIR else "")
 
 
 def detach(container_id: str) -> None:

@@ -53,7 +53,7 @@ def _ping(netns: str, address: ipaddress.IPv4Address) -> subprocess.CompletedPro
 def test_two_containers_ping_each_other_and_delete_leaves_nothing(two_netns: tuple[str, str]) -> None:
     a, b = two_netns
     at_a, at_b = net.attach(a, a), net.attach(b, f"/run/netns/{b}")
-    assert at_a.address != at_b.address
+    assert at_a.address != at_b.address and (at_a.netns, at_b.netns) == (a, b)
     assert at_a.address.network == net.SUBNET and at_a.gateway == net.GATEWAY.ip
     assert {at_a, at_b} <= set(net.attachments())
     assert {at_a.host_veth, at_b.host_veth} <= set(net.bridge_ports())
