@@ -1,0 +1,262 @@
+"""One driver per engine, one method per bench command (reference.md, "Bucketbench").
+
+A driver takes a container called ``name`` through the lifecycle the suite times:
+``run`` (create and start a detached process), ``pause``, ``resume``, ``stop``
+(SIGKILL, then see the process gone), ``wait`` (see it exit by itself) and ``delete``.
+What the runner times is exactly one call of one of these methods; ``prepare``
+(once per driver), ``setup`` and ``cleanup`` (around each container) are not timed.
+
+- ``runc`` / ``crun``: the bare runtime, as bucketbench drives it: ``runc run --detach
+  --bundle B NAME``, ``runc kill NAME KILL``, ``runc delete NAME``. No daemon, no shim.
+- ``labkit``: ``labkit.Supervisor`` in this very process: no interpreter start-up per call.
+- ``labkit-cli``: the ``labkit`` command, one Python start-up per verb.
+- ``ctr``: containerd's client against the lab's private containerd: a Go binary per
+  verb, a gRPC call, and a shim per container.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import ClassVar
+
+from ..errors import FailedPrecondition, LabkitError, Unavailable
+from ..paths import CGROUP_PARENT
+from .bundle import container_bundle, default_bundle
+from .config import Suite
+
+__all__ = ["Driver", "RuncDriver", "CrunDriver", "LabkitDriver", "LabkitCliDriver", "CtrDriver", "DRIVER_TYPES", "make"]
+
+#: how long ``stop`` and ``wait`` wait for a process to exit before calling it an error
+EXIT_TIMEOUT = 10.0
+
+
+def _execute(argv: list[str], log: Path | None = None) -> str:
+    """Run one command; its stdout, or ``FailedPrecondition`` with its stderr.
+
+    A command that leaves a detached process behind (``runc run --detach``) hands it
+    its own stdout and stderr: pass ``log`` so that they go to that file instead of a
+    pipe, which the process would hold open (and this call wait on) for its whole life.
+    """
+    try:
+        if log is None:
+            done = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            stdout, stderr = done.stdout, done.stderr
+        else:
+            with log.open("w") as out:
+                done = subprocess.run(argv, stdout=out, stderr=out, stdin=subprocess.DEVNULL)
+            stdout = stderr = log.read_text() if done.returncode else ""
+    except FileNotFoundError:
+        raise Unavailable(f"{argv[0]} is not installed") from None
+    if done.returncode != 0:
+        raise FailedPrecondition(f"{' '.join(argv[:3])}...: {stderr.strip() or done.returncode}")
+    return stdout
+
+
+def _wait_exit(pidfd: int, timeout: float = EXIT_TIMEOUT) -> None:
+    """Block until the process behind ``pidfd`` has exited (a pidfd polls readable then), and close it."""
+    try:
+        if not select.select([pidfd], [], [], timeout)[0]:
+            raise FailedPrecondition(f"process did not exit within {timeout:g} s")
+    finally:
+        os.close(pidfd)
+
+
+def _cgroup_pidfd(container_id: str) -> int:
+    """A pidfd for the first process of the lab cgroup ``/labkit/<id>`` (v1 ``pids`` hierarchy or v2)."""
+    for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
+        procs = base / CGROUP_PARENT / container_id / "cgroup.procs"
+        if procs.exists():
+            return os.pidfd_open(int(procs.read_text().split()[0]))
+    raise FailedPrecondition(f"no cgroup /{CGROUP_PARENT}/{container_id}: is the container running?")
+
+
+class Driver(ABC):
+    """The commands a suite can time, for one engine. Subclasses set ``type``."""
+
+    type: ClassVar[str]
+
+    def __init__(self, suite: Suite, root: Path) -> None:
+        self.suite = suite
+        self.root = root
+
+    def prepare(self) -> None:
+        """Once, before any timing: fetch the image, build the bundle."""
+
+    def setup(self, name: str) -> None:
+        """Before the container ``name`` is run, untimed."""
+
+    def cleanup(self, name: str) -> None:
+        """After the container's commands, untimed: remove whatever is left of it."""
+
+    @abstractmethod
+    def run(self, name: str) -> None: ...
+    @abstractmethod
+    def pause(self, name: str) -> None: ...
+    @abstractmethod
+    def resume(self, name: str) -> None: ...
+    @abstractmethod
+    def stop(self, name: str) -> None: ...
+    @abstractmethod
+    def wait(self, name: str) -> None: ...
+    @abstractmethod
+    def delete(self, name: str) -> None: ...
+
+
+class RuncDriver(Driver):
+    """The bare runtime: one exec of the binary per verb, state under ``<root>/<runtime>``."""
+
+    type = "runc"
+
+    def __init__(self, suite: Suite, root: Path) -> None:
+        super().__init__(suite, root)
+        self.bundles = root / "bench" / f"{self.type}-bundles"
+        self.pidfds: dict[str, int] = {}
+
+    def _runtime(self, *args: str, log: Path | None = None) -> str:
+        return _execute([self.type, "--root", str(self.root / self.type), *args], log)
+
+    def prepare(self) -> None:
+        self.base = self.suite.bundle or default_bundle(self.root / "bench" / "bundle")
+
+    def setup(self, name: str) -> None:
+        container_bundle(self.base, self.bundles / name, name, self.suite.args)
+
+    def run(self, name: str) -> None:
+        bundle = self.bundles / name
+        pidfile = bundle / "pid"
+        self._runtime("run", "--detach", "--pid-file", str(pidfile), "--bundle", str(bundle), name, log=bundle / "log")
+        self.pidfds[name] = os.pidfd_open(int(pidfile.read_text()))
+
+    def pause(self, name: str) -> None:
+        self._runtime("pause", name)
+
+    def resume(self, name: str) -> None:
+        self._runtime("resume", name)
+
+    def stop(self, name: str) -> None:
+        self._runtime("kill", name, "KILL")
+        _wait_exit(self.pidfds.pop(name))
+
+    def wait(self, name: str) -> None:
+        _wait_exit(self.pidfds.pop(name))
+
+    def delete(self, name: str) -> None:
+        self._runtime("delete", name)
+
+    def cleanup(self, name: str) -> None:
+        if (pidfd := self.pidfds.pop(name, None)) is not None:
+            os.close(pidfd)
+        if (self.root / self.type / name).exists():
+            subprocess.run([self.type, "--root", str(self.root / self.type), "delete", "--force", name],
+                           capture_output=True)
+        shutil.rmtree(self.bundles / name, ignore_errors=True)
+
+
+class CrunDriver(RuncDriver):
+    """crun, a runtime in C: the same command line as runc, a smaller and faster binary."""
+
+    type = "crun"
+
+
+class LabkitDriver(Driver):
+    """``labkit.Supervisor`` in this process: the calls a notebook makes (design.md, "Python API")."""
+
+    type = "labkit"
+
+    def prepare(self) -> None:
+        import labkit
+
+        self.image = labkit.pull(self.suite.image, plain_http=self.suite.plain_http)
+        self.supervisor = labkit.Supervisor()
+        self.live: dict[str, tuple] = {}
+
+    def run(self, name: str) -> None:
+        container = self.supervisor.create_container(name, self.image, args=list(self.suite.args))
+        task = container.new_task()
+        self.live[name] = (container, task)
+        task.start()
+
+    def pause(self, name: str) -> None:
+        self.live[name][1].pause()
+
+    def resume(self, name: str) -> None:
+        self.live[name][1].resume()
+
+    def stop(self, name: str) -> None:
+        task = self.live[name][1]
+        task.kill(signal.SIGKILL)
+        task.wait()
+
+    def wait(self, name: str) -> None:
+        self.live[name][1].wait()
+
+    def delete(self, name: str) -> None:
+        container, task = self.live.pop(name)
+        task.delete()
+        container.delete()
+
+    def cleanup(self, name: str) -> None:
+        if (live := self.live.pop(name, None)) is not None:
+            container, task = live
+            for step in (lambda: task.kill(signal.SIGKILL), task.wait, task.delete, container.delete):
+                try:
+                    step()
+                except LabkitError:
+                    pass
+
+
+class LabkitCliDriver(Driver):
+    """The ``labkit`` command: the same supervisor, plus a Python start-up and imports per verb."""
+
+    type = "labkit-cli"
+
+    def _labkit(self, *args: str) -> str:
+        return _execute([sys.executable, "-m", "labkit", "--root", str(self.root), *args])
+
+    def prepare(self) -> None:
+        self._labkit("pull", *(["--plain-http"] if self.suite.plain_http else []), self.suite.image)
+        self.pidfds: dict[str, int] = {}
+
+    def run(self, name: str) -> None:
+        self._labkit("run", "-d", *(["--plain-http"] if self.suite.plain_http else []),
+                     self.suite.image, name, "--", *self.suite.args)
+
+    def pause(self, name: str) -> None:
+        self._labkit("tasks", "pause", name)
+
+    def resume(self, name: str) -> None:
+        self._labkit("tasks", "resume", name)
+
+    def stop(self, name: str) -> None:
+        pidfd = _cgroup_pidfd(name)
+        self._labkit("tasks", "kill", "--signal", "SIGKILL", name)
+        _wait_exit(pidfd)
+
+    def wait(self, name: str) -> None:
+        _wait_exit(_cgroup_pidfd(name))
+
+    def delete(self, name: str) -> None:
+        self._labkit("tasks", "delete", name)
+        self._labkit("containers", "delete", name)
+
+    def cleanup(self, name: str) -> None:
+        for verb in (("tasks", "kill", "--signal", "SIGKILL"), ("tasks", "delete"), ("containers", "delete")):
+            subprocess.run([sys.executable, "-m", "labkit", "--root", str(self.root), *verb, name],
+                           capture_output=True)
+
+
+DRIVER_TYPES: dict[str, type[Driver]] = {
+    cls.type: cls for cls in (LabkitDriver, LabkitCliDriver, RuncDriver, CrunDriver)
+}
+
+
+def make(kind: str, suite: Suite, root: Path) -> Driver:
+    """The driver called ``kind`` for ``suite``, keeping its state under ``root``."""
+    return DRIVER_TYPES[kind](suite, root)
