@@ -48,11 +48,13 @@ def _payload(topic: str, event: dict[str, Any]) -> dict[str, Any]:
 class Exchange:
     """Publishes envelopes to, and subscribes to, the journal under a lab root.
 
-    Every envelope is in containerd's ``default`` namespace (``paths.NAMESPACE``): the lab has only that one.
+    labkit itself publishes in containerd's ``default`` namespace (``paths.NAMESPACE``); the
+    gRPC events service (``labkit.api``) publishes in its caller's namespace.
     """
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(self, root: Path | None = None, namespace: str = NAMESPACE) -> None:
         self.root = root if root is not None else default_root()
+        self.namespace = namespace
         self.journal = Journal(self.root / "events.jsonl")
 
     def publish(self, topic: str, event: dict[str, Any]) -> Envelope:
@@ -61,7 +63,7 @@ class Exchange:
         For a topic in ``TOPICS`` the payload must have exactly that topic's fields
         (containerd's payload types); ``datetime`` values are written as RFC 3339.
         """
-        return self.journal.append(NAMESPACE, validate_topic(topic), _payload(topic, event))
+        return self.journal.append(self.namespace, validate_topic(topic), _payload(topic, event))
 
     def subscribe(self, *filters: str) -> Subscription:
         """Follow what is published from now on that matches any of ``filters`` (none: everything)."""

@@ -143,3 +143,12 @@ def test_a_forgotten_subscription_gives_its_descriptors_back(lab_root: Path) -> 
     del subscriptions
     gc.collect()
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_an_exchange_can_publish_in_another_namespace(lab_root: Path) -> None:
+    with Exchange().subscribe("namespace==k8s.io") as sub:
+        Exchange(namespace="k8s.io").publish(TASK_PAUSED, {"container_id": "pod"})
+        Exchange().publish(TASK_PAUSED, {"container_id": "mine"})
+        received = sub.recv(timeout=1)
+        assert received is not None and received.namespace == "k8s.io"
+        assert sub.recv(timeout=0.05) is None
