@@ -11,8 +11,10 @@ hard-codes: the shims' sockets in ``/run/containerd/s/``.
 ``ctr``, containerd's own command-line client, drives it (``ctr --address SOCKET ...``):
 it pulls from the lab registry and runs the image with the runc shim
 (``containerd-shim-runc-v2``), with runc's state in ``<lab root>/containerd/runc`` and
-the container's cgroup named like labkit's (``/labkit/<id>``, paths.py) so that
-``labkit lab clean`` finds it too.
+the container's cgroup under labkit's parent (``/labkit/containerd-<id>``, paths.py), so
+that ``labkit lab clean`` finds it too. The prefix matters: a labkit container may have
+the same id, and two containers sharing one cgroup would share their fate — killing
+one (``runc delete --force`` kills every process of the cgroup) would kill the other.
 """
 
 from __future__ import annotations
@@ -144,7 +146,7 @@ class Containerd:
         """
         options = [
             "--detach" if detach else "--rm",
-            "--cgroup", f"/{CGROUP_PARENT}/{id}",
+            "--cgroup", f"/{CGROUP_PARENT}/containerd-{id}",
             "--runc-root", str(self.dir / "runc"),
             "--fifo-dir", str(self.dir / "fifo"),
         ]

@@ -47,7 +47,7 @@ def _subject(envelope: Envelope) -> str:
 class SideBySide(widgets.HTML):
     """A live table of two streams' envelopes: ``#``, then each side's topic and subject.
 
-    ``topics`` and :meth:`text` give what was received (the text form is what a
+    ``received``, ``topics`` and :meth:`text` give what was received (the text form is what a
     notebook prints so that its output can be compared); :meth:`wait` blocks until
     each side has received a number of envelopes; :meth:`stop` closes both streams.
     """
@@ -67,9 +67,14 @@ class SideBySide(widgets.HTML):
             thread.start()
 
     @property
+    def received(self) -> dict[str, list[Envelope]]:
+        """Each side's title -> the envelopes it received, in order."""
+        return {title: list(got) for title, got in zip(self.titles, self._received)}
+
+    @property
     def topics(self) -> dict[str, list[str]]:
         """Each side's title -> the topics it received, in order."""
-        return {title: [e.topic for e in got] for title, got in zip(self.titles, self._received)}
+        return {title: [e.topic for e in got] for title, got in self.received.items()}
 
     def _follow(self, side: int) -> None:
         for envelope in self._streams[side]:  # ends when the stream is closed

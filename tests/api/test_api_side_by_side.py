@@ -29,13 +29,13 @@ def topics(subscription: Subscription, count: int) -> list[str]:
 def test_run_rm_publishes_the_same_topics_on_both(containerd, supervisor, labkit_socket: Path, registry: str) -> None:
     image = f"{registry}/lab/busybox:latest"
     with Client(containerd.address).wait_ready() as real, Client(labkit_socket).wait_ready() as mini:
-        real_subscription = real.subscribe(*lifecycle_filters("sbs-real"))
-        mini_subscription = mini.subscribe(*lifecycle_filters("sbs-mini"))
+        real_subscription = real.subscribe(*lifecycle_filters("sbs"))
+        mini_subscription = mini.subscribe(*lifecycle_filters("sbs"))
         time.sleep(SUBSCRIBED)
 
-        assert containerd.run(image, "sbs-real", "sh", "-c", "exit 2").returncode == 2
+        assert containerd.run(image, "sbs", "sh", "-c", "exit 2").returncode == 2
 
-        container = supervisor.create_container("sbs-mini", image, args=["sh", "-c", "exit 2"])
+        container = supervisor.create_container("sbs", image, args=["sh", "-c", "exit 2"])
         task = container.new_task()
         task.start()
         assert task.wait() == 2

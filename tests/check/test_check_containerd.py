@@ -1,4 +1,4 @@
-"""Notebook 12's check: the filters that let through every event about one container."""
+"""Notebook 12's check: the filters that let through an image's pull and unpacking on containerd."""
 
 from __future__ import annotations
 
@@ -8,19 +8,20 @@ from labkit.check import containerd
 
 
 def test_the_worked_answer_passes(capsys: pytest.CaptureFixture[str]) -> None:
-    assert containerd.lifecycle_filters(["event.container_id==ex12", "event.id==ex12", "event.key==ex12"])
+    assert containerd.unpack_filters(['topic~="^/images/"', 'topic~="^/snapshot/",event.key~="^extract-"'])
     assert capsys.readouterr().out.startswith("✔ ")
 
 
 @pytest.mark.parametrize(("answer", "hint"), [
-    ([], "the image's unpacking gets through too"),
-    ('topic~="/tasks/"', "the container's own snapshot must get through"),
-    (["event.container_id~=ex12", "event.id~=ex12", "event.key~=ex12"], "~= searches anywhere"),
-    (["event.container_id==ex12", "event.key==ex12"], "/containers/create of ex12 must get through"),
+    ([], "the container's own snapshot (key ex12) gets through"),
+    ('topic~="^/images/"', "the unpacking's /snapshot/prepare must get through"),
+    (['topic=="/images/create"', 'event.key~="^extract-"'], "/images/delete is an image event too"),
+    (['topic~="^/images/"', 'event.key~="extract-"'], "anchor it with ^"),
+    (['topic~="^/images/"', 'topic~="^/snapshot/"'], "the container's own snapshot (key ex12) gets through"),
     ("topic==", "containerd would refuse that filter"),
 ])
 def test_wrong_answers_get_a_specific_hint(answer: str | list[str], hint: str,
                                            capsys: pytest.CaptureFixture[str]) -> None:
-    assert not containerd.lifecycle_filters(answer)
+    assert not containerd.unpack_filters(answer)
     out = capsys.readouterr().out
     assert out.startswith("✘ Not yet: ") and hint in out
