@@ -24,12 +24,15 @@ import subprocess
 import sys
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ..errors import FailedPrecondition, LabkitError, Unavailable
-from ..paths import CGROUP_PARENT
+from ..paths import CGROUP_PARENT, default_root
 from .bundle import container_bundle, default_bundle
 from .config import Suite
+
+if TYPE_CHECKING:
+    from ..task import Task
 
 __all__ = ["Driver", "RuncDriver", "CrunDriver", "LabkitDriver", "LabkitCliDriver", "CtrDriver", "DRIVER_TYPES", "make"]
 
@@ -82,9 +85,9 @@ class Driver(ABC):
 
     type: ClassVar[str]
 
-    def __init__(self, suite: Suite, root: Path) -> None:
+    def __init__(self, suite: Suite) -> None:
         self.suite = suite
-        self.root = root
+        self.root = default_root()
 
     def prepare(self) -> None:
         """Once, before any timing: fetch the image, build the bundle."""
@@ -94,6 +97,9 @@ class Driver(ABC):
 
     def cleanup(self, name: str) -> None:
         """After the container's commands, untimed: remove whatever is left of it."""
+
+    def close(self) -> None:
+        """Once, after the last container: stop what ``prepare`` started."""
 
     @abstractmethod
     def run(self, name: str) -> None: ...
@@ -114,9 +120,9 @@ class RuncDriver(Driver):
 
     type = "runc"
 
-    def __init__(self, suite: Suite, root: Path) -> None:
-        super().__init__(suite, root)
-        self.bundles = root / "bench" / f"{self.type}-bundles"
+    def __init__(self, suite: Suite) -> None:
+        super().__init__(suite)
+        self.bundles = self.root / "bench" / f"{self.type}-bundles"
         self.pidfds: dict[str, int] = {}
 
     def _runtime(self, *args: str, log: Path | None = None) -> str:
@@ -171,45 +177,48 @@ class LabkitDriver(Driver):
     type = "labkit"
 
     def prepare(self) -> None:
-        import labkit
+        from ..images import pull
+        from ..supervisor import Supervisor
 
-        self.image = labkit.pull(self.suite.image, plain_http=self.suite.plain_http)
-        self.supervisor = labkit.Supervisor()
-        self.live: dict[str, tuple] = {}
+        self.supervisor = Supervisor(self.root)
+        self.image = pull(self.suite.image, plain_http=self.suite.plain_http)
+        self.tasks: dict[str, Task] = {}
 
     def run(self, name: str) -> None:
-        container = self.supervisor.create_container(name, self.image, args=list(self.suite.args))
-        task = container.new_task()
-        self.live[name] = (container, task)
+        task = self.supervisor.create_container(name, self.image, list(self.suite.args)).new_task()
+        self.tasks[name] = task
         task.start()
 
     def pause(self, name: str) -> None:
-        self.live[name][1].pause()
+        self.tasks[name].pause()
 
     def resume(self, name: str) -> None:
-        self.live[name][1].resume()
+        self.tasks[name].resume()
 
     def stop(self, name: str) -> None:
-        task = self.live[name][1]
-        task.kill(signal.SIGKILL)
-        task.wait()
+        self.tasks[name].kill(signal.SIGKILL)
+        self.tasks[name].wait()
 
     def wait(self, name: str) -> None:
-        self.live[name][1].wait()
+        self.tasks[name].wait()
 
     def delete(self, name: str) -> None:
-        container, task = self.live.pop(name)
+        task = self.tasks.pop(name)
         task.delete()
-        container.delete()
+        task.container.delete()
 
     def cleanup(self, name: str) -> None:
-        if (live := self.live.pop(name, None)) is not None:
-            container, task = live
-            for step in (lambda: task.kill(signal.SIGKILL), task.wait, task.delete, container.delete):
-                try:
-                    step()
-                except LabkitError:
-                    pass
+        task = self.tasks.pop(name, None)
+        try:
+            container = self.supervisor.container(name)
+        except LabkitError:
+            return  # never created, or deleted by the suite
+        if task is not None and task.status() != "stopped":
+            task.kill(signal.SIGKILL)
+            task.wait()
+        if task is not None:
+            task.delete()
+        container.delete()
 
 
 class LabkitCliDriver(Driver):
@@ -217,16 +226,18 @@ class LabkitCliDriver(Driver):
 
     type = "labkit-cli"
 
-    def _labkit(self, *args: str) -> str:
-        return _execute([sys.executable, "-m", "labkit", "--root", str(self.root), *args])
+    def _labkit(self, *args: str, check: bool = True) -> str:
+        argv = [sys.executable, "-m", "labkit", *args]
+        if check:
+            return _execute(argv)
+        subprocess.run(argv, capture_output=True)
+        return ""
 
     def prepare(self) -> None:
         self._labkit("pull", *(["--plain-http"] if self.suite.plain_http else []), self.suite.image)
-        self.pidfds: dict[str, int] = {}
 
     def run(self, name: str) -> None:
-        self._labkit("run", "-d", *(["--plain-http"] if self.suite.plain_http else []),
-                     self.suite.image, name, "--", *self.suite.args)
+        self._labkit("run", "-d", self.suite.image, name, "--", *self.suite.args)
 
     def pause(self, name: str) -> None:
         self._labkit("tasks", "pause", name)
@@ -247,16 +258,60 @@ class LabkitCliDriver(Driver):
         self._labkit("containers", "delete", name)
 
     def cleanup(self, name: str) -> None:
-        for verb in (("tasks", "kill", "--signal", "SIGKILL"), ("tasks", "delete"), ("containers", "delete")):
-            subprocess.run([sys.executable, "-m", "labkit", "--root", str(self.root), *verb, name],
-                           capture_output=True)
+        if (self.root / "containers" / name).exists():
+            self._labkit("tasks", "kill", "--signal", "SIGKILL", name, check=False)
+            self._labkit("tasks", "delete", name, check=False)
+            self._labkit("containers", "delete", name, check=False)
+
+
+class CtrDriver(Driver):
+    """containerd's ``ctr`` against the lab's private containerd (``labkit.lab.containerd``)."""
+
+    type = "ctr"
+
+    def prepare(self) -> None:
+        from ..lab.containerd import Containerd
+
+        self.containerd = Containerd(self.root)
+        self.started = self.containerd.pid is None
+        self.containerd.start()
+        self.containerd.pull(self.suite.image, plain_http=self.suite.plain_http)
+
+    def close(self) -> None:
+        if self.started:
+            self.containerd.stop()
+
+    def run(self, name: str) -> None:
+        self.containerd.run(self.suite.image, name, *self.suite.args, detach=True)
+
+    def pause(self, name: str) -> None:
+        self.containerd.ctr("tasks", "pause", name)
+
+    def resume(self, name: str) -> None:
+        self.containerd.ctr("tasks", "resume", name)
+
+    def stop(self, name: str) -> None:
+        pidfd = _cgroup_pidfd(f"containerd-{name}")
+        self.containerd.ctr("tasks", "kill", "--signal", "SIGKILL", name)
+        _wait_exit(pidfd)
+
+    def wait(self, name: str) -> None:
+        _wait_exit(_cgroup_pidfd(f"containerd-{name}"))
+
+    def delete(self, name: str) -> None:
+        self.containerd.ctr("tasks", "delete", name)
+        self.containerd.ctr("containers", "delete", name)
+
+    def cleanup(self, name: str) -> None:
+        self.containerd.ctr("tasks", "delete", "--force", name, check=False)
+        self.containerd.ctr("containers", "delete", name, check=False)
 
 
 DRIVER_TYPES: dict[str, type[Driver]] = {
-    cls.type: cls for cls in (LabkitDriver, LabkitCliDriver, RuncDriver, CrunDriver)
+    cls.type: cls for cls in (LabkitDriver, LabkitCliDriver, RuncDriver, CrunDriver, CtrDriver)
 }
 
 
-def make(kind: str, suite: Suite, root: Path) -> Driver:
-    """The driver called ``kind`` for ``suite``, keeping its state under ``root``."""
-    return DRIVER_TYPES[kind](suite, root)
+def make(kind: str, suite: Suite) -> Driver:
+    """The driver called ``kind`` for ``suite``, keeping its state under the lab root."""
+    return DRIVER_TYPES[kind](suite)

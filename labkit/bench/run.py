@@ -13,10 +13,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..errors import LabkitError
-from ..paths import default_root
 from .config import DriverSpec, Suite
 from .drivers import Driver, make
 from .stats import CommandStats, rate, summarize
@@ -72,29 +70,31 @@ def _thread(driver: Driver, result: RunResult, thread: int, lock: threading.Lock
             driver.cleanup(name)
 
 
-def run_driver(suite: Suite, spec: DriverSpec, root: Path | None = None) -> RunResult:
+def run_driver(suite: Suite, spec: DriverSpec) -> RunResult:
     """Time ``spec.threads`` threads of ``spec.iterations`` containers each with one driver."""
-    driver = make(spec.type, suite, root or default_root())
+    driver = make(spec.type, suite)
     driver.prepare()
-    result = RunResult(spec.type, spec.threads, spec.iterations, suite.commands)
-    lock = threading.Lock()
-    threads = [threading.Thread(target=_thread, args=(driver, result, n, lock), name=f"bench-{spec.type}-{n}")
-               for n in range(spec.threads)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    result.seconds = time.perf_counter() - start
+    try:
+        result = RunResult(spec.type, spec.threads, spec.iterations, suite.commands)
+        lock = threading.Lock()
+        threads = [threading.Thread(target=_thread, args=(driver, result, n, lock), name=f"bench-{spec.type}-{n}")
+                   for n in range(spec.threads)]
+        start = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        result.seconds = time.perf_counter() - start
+    finally:
+        driver.close()
     return result
 
 
-def run_suite(suite: Suite, root: Path | None = None,
-              progress: Callable[[DriverSpec], None] | None = None) -> list[RunResult]:
+def run_suite(suite: Suite, progress: Callable[[DriverSpec], None] | None = None) -> list[RunResult]:
     """Run every driver of ``suite`` in turn (never two at once: they would time each other)."""
     results = []
     for spec in suite.drivers:
         if progress:
             progress(spec)
-        results.append(run_driver(suite, spec, root))
+        results.append(run_driver(suite, spec))
     return results

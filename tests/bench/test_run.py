@@ -18,7 +18,7 @@ LIFECYCLE = ("run", "pause", "resume", "stop", "delete")
                                      pytest.param("crun", marks=pytest.mark.tool("crun"))])
 def test_each_iteration_is_a_fresh_container_taken_through_every_command(lab_root: Path, runtime: str) -> None:
     suite = Suite(drivers=(DriverSpec(runtime, 2, 2),), commands=LIFECYCLE, prefix=f"t{os.getpid()}")
-    result = run_driver(suite, suite.drivers[0], lab_root)
+    result = run_driver(suite, suite.drivers[0])
     assert result.messages == []
     assert result.completed == 4
     assert all(len(result.durations[c]) == 4 for c in LIFECYCLE)
@@ -33,7 +33,7 @@ def test_a_failed_command_is_counted_and_the_container_cleaned_up(lab_root: Path
     # `sh -c "exit 0"` is gone before `pause` comes: pause fails, the rest is skipped, cleanup deletes it
     suite = Suite(drivers=(DriverSpec("runc", 1, 2),), commands=LIFECYCLE, args=("true",),
                   prefix=f"f{os.getpid()}")
-    result = run_driver(suite, suite.drivers[0], lab_root)
+    result = run_driver(suite, suite.drivers[0])
     assert result.completed == 0
     assert result.errors == {"pause": 2}
     assert len(result.durations["run"]) == 2 and "stop" not in result.durations
@@ -45,6 +45,6 @@ def test_a_failed_command_is_counted_and_the_container_cleaned_up(lab_root: Path
 def test_wait_sees_a_process_exit_by_itself(lab_root: Path) -> None:
     suite = Suite(drivers=(DriverSpec("runc", 1, 2),), commands=("run", "wait", "delete"),
                   args=("sleep", "0.05"), prefix=f"w{os.getpid()}")
-    result = run_driver(suite, suite.drivers[0], lab_root)
+    result = run_driver(suite, suite.drivers[0])
     assert result.messages == [] and result.completed == 2
     assert len(result.durations["wait"]) == 2
