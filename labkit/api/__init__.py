@@ -6,6 +6,7 @@ stubs generated from containerd's ``.proto`` files (``labkit.lab.protos``):
 
 - ``convert``: labkit's envelopes and records <-> containerd's protobuf messages
   (an event payload travels as a ``google.protobuf.Any`` typed ``containerd.events.*``);
+- ``records``: labkit's container and task records <-> containerd's ``Container`` and ``Process``;
 - ``client``:  a small client that subscribes to the events service of any containerd-shaped
   server (the real containerd, or labkit's) and receives envelopes in a loop;
 - ``server``:  ``labkit serve``, labkit's events, containers and tasks behind the same
