@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -95,18 +96,27 @@ class _Fetcher:
 
     def blobs(self, descs: list[Descriptor], *, progress: bool, label: str) -> None:
         """Fetch the blobs the store lacks, several at a time, with one progress bar for all of them."""
-        from tqdm.auto import tqdm  # a widget in Jupyter, text in a terminal
-
         missing = [desc for desc in dict.fromkeys(descs) if not self.store.exists(desc.digest)]
-        total = sum(desc.size for desc in missing)
-        with tqdm(total=total, unit="B", unit_scale=True, desc=label, disable=not progress) as bar:
+        with _progress_bar(sum(desc.size for desc in missing), label, progress) as update:
             with ThreadPoolExecutor(max_workers=_CONCURRENT_FETCHES) as pool:
-                futures = [pool.submit(self.blob, desc, bar.update) for desc in missing]
+                futures = [pool.submit(self.blob, desc, update) for desc in missing]
                 try:
                     for future in futures:
                         future.result()
                 finally:
                     pool.shutdown(cancel_futures=True)
+
+
+@contextmanager
+def _progress_bar(total: int, label: str, shown: bool) -> Iterator[Callable[[int], None]]:
+    """A ``tqdm.auto`` bar (a widget in Jupyter, text in a terminal), imported only when shown: it is slow to load."""
+    if not shown:
+        yield lambda n: None
+        return
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, unit="B", unit_scale=True, desc=label) as bar:
+        yield bar.update
 
 
 def _credentials(user: str | None) -> tuple[str, str] | None:

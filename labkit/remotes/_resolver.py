@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import ssl
 from collections.abc import Callable
 from typing import Protocol
 
@@ -81,7 +82,11 @@ class Registry:
     ) -> None:
         self.host = host
         self.base = f"{'http' if plain_http else 'https'}://{host}/v2"
-        client = httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0), follow_redirects=False)
+        # HTTPS trusts the system's store (/etc/ssl/certs: the machine's own CAs). Loading it takes a
+        # tenth of a second, so a plain-HTTP client skips it: its context still verifies, trusting
+        # nothing, so an HTTPS redirect fails closed instead of going unchecked.
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT) if plain_http else ssl.create_default_context()
+        client = httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0), follow_redirects=False, verify=tls)
         self.auth = Authorizer(Transport(client, transcript=transcript), credentials)
 
     def __enter__(self) -> Registry:
