@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from labkit.errors import InvalidArgument
 from labkit.events import Envelope, parse
@@ -109,3 +112,18 @@ def test_bad_filters_name_the_position(text: str, position: int, words: str) -> 
 def test_any_bad_filter_among_several_fails() -> None:
     with pytest.raises(InvalidArgument):
         parse('topic=="/tasks/exit"', "topic==/x")
+
+
+@given(st.text())
+def test_any_input_parses_or_is_refused_cleanly(text: str) -> None:
+    try:
+        parse(text)
+    except InvalidArgument as err:
+        assert "at position" in str(err)
+
+
+@given(st.text())
+def test_a_double_quoted_value_round_trips(value: str) -> None:
+    # JSON's string escapes are a subset of Go's, so json.dumps quotes as containerd expects
+    (alternative,) = parse(f"event.name=={json.dumps(value, ensure_ascii=False)}").alternatives
+    assert alternative == (Selector(("event", "name"), "==", value),)
