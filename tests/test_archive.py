@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,6 +130,20 @@ def test_owners_xattrs_and_devices(root: Path) -> None:
     assert (root / "null").stat().st_rdev == os.makedev(1, 3)
 
 
+@pytest.mark.tool("unshare")
+def test_device_nodes_are_skipped_in_a_user_namespace(tmp_path: Path, root: Path) -> None:
+    blob, diff_id = layer_bytes([dev("null", 1, 3), f("file", b"kept")])
+    (tmp_path / "layer.tar").write_bytes(blob)
+    script = f"from pathlib import Path; from labkit.archive import apply_layer; " \
+             f"apply_layer(Path({str(root)!r}), Path({str(tmp_path / 'layer.tar')!r}), {TAR!r}, {diff_id!r})"
+    run = subprocess.run(["unshare", "--user", "--map-root-user", sys.executable, "-c", script],
+                         capture_output=True, text=True)
+    if "Operation not permitted" in run.stderr:
+        pytest.skip("this host does not allow user namespaces")
+    assert run.returncode == 0, run.stderr
+    assert os.listdir(root) == ["file"]
+
+
 @pytest.mark.tool("umoci")
 @pytest.mark.parametrize("media_type", [TAR, GZIP, ZSTD, DOCKER_GZIP])
 def test_same_tree_as_umoci(tmp_path: Path, root: Path, media_type: str) -> None:
@@ -156,8 +172,9 @@ def _entries(draw: st.DrawFn) -> list[Entry]:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(layers=st.lists(_entries(), min_size=1, max_size=3))
-def test_nothing_is_ever_written_outside_the_target(tmp_path_factory: pytest.TempPathFactory, layers: list[list[Entry]]) -> None:
+@given(layers=st.lists(_entries(), min_size=1, max_size=3), overlay=st.booleans() if os.geteuid() == 0 else st.just(False))
+def test_nothing_is_ever_written_outside_the_target(tmp_path_factory: pytest.TempPathFactory,
+                                                    layers: list[list[Entry]], overlay: bool) -> None:
     base = tmp_path_factory.mktemp("hostile")
     (base / "outside").mkdir()
     (base / "outside/sentinel").write_bytes(b"safe")
@@ -165,7 +182,7 @@ def test_nothing_is_ever_written_outside_the_target(tmp_path_factory: pytest.Tem
     before = tree(base / "outside")
     for entries in layers:
         try:
-            apply(base / "rootfs", entries)
+            apply(base / "rootfs", entries, **({"lowers": [base / "outside"]} if overlay else {}))
         except InvalidArgument:
             pass
     for name in os.listdir(base):

@@ -92,3 +92,9 @@ def test_chain_ids() -> None:
     chain = snapshots.chain_ids(diff_ids)
     assert chain[0] == diff_ids[0]
     assert chain[1] == "sha256:" + hashlib.sha256(f"{diff_ids[0]} {diff_ids[1]}".encode()).hexdigest()
+
+
+@pytest.mark.root
+def test_unmounting_what_is_not_mounted(tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgument, match="unmount"):
+        snapshots.unmount(tmp_path)
