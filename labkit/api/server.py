@@ -26,7 +26,7 @@ from typing import Any
 import grpc
 from google.protobuf import empty_pb2
 
-from ..errors import AlreadyExists, FailedPrecondition, InvalidArgument, LabkitError, NotFound, PermissionDenied
+from ..errors import AlreadyExists, FailedPrecondition, InvalidArgument, LabkitError, NotFound, PermissionDenied, Unavailable
 from ..events import TOPICS, Exchange, parse
 from ..lab.protos import load
 from ..paths import NAMESPACE, default_root
@@ -50,6 +50,7 @@ _STATUS: dict[type[LabkitError], grpc.StatusCode] = {
     AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
     FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
     PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    Unavailable: grpc.StatusCode.UNAVAILABLE,
 }
 
 
@@ -68,6 +69,13 @@ def _namespace(context: grpc.ServicerContext) -> str:
     if not namespace:
         context.abort(grpc.StatusCode.FAILED_PRECONDITION, "namespace is required")
     return namespace
+
+
+def _container(supervisor: Supervisor, id: str, context: grpc.ServicerContext) -> Container:
+    """The container ``id`` in the caller's namespace (only labkit's own has containers)."""
+    if (namespace := _namespace(context)) != NAMESPACE:
+        raise NotFound(f"container {id} not found in namespace {namespace}")
+    return supervisor.container(id)
 
 
 def _payload(topic: str, event: Any) -> dict[str, Any]:
@@ -130,7 +138,7 @@ class ContainersService(_containers_grpc.ContainersServicer):
 
     def Get(self, request: Any, context: grpc.ServicerContext) -> Any:
         try:
-            return _containers.GetContainerResponse(container=container_to_proto(self.supervisor.container(request.id)))
+            return _containers.GetContainerResponse(container=container_to_proto(_container(self.supervisor, request.id, context)))
         except LabkitError as error:
             _abort(context, error)
 
@@ -153,7 +161,7 @@ class TasksService(_tasks_grpc.TasksServicer):
     def Get(self, request: Any, context: grpc.ServicerContext) -> Any:
         """The task of a container, or one of its exec'd processes (``exec_id``)."""
         try:
-            task = self.supervisor.container(request.container_id).task()
+            task = _container(self.supervisor, request.container_id, context).task()
             process = task.process(request.exec_id) if request.exec_id else task
         except LabkitError as error:
             _abort(context, error)

@@ -147,3 +147,13 @@ def test_get_a_task_and_a_missing_container(supervisor, labkit_socket: Path, reg
     assert process.exited_at.seconds > 0
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     assert list(other.tasks) == []
+
+
+def test_get_in_another_namespace_is_not_found(labkit_socket: Path) -> None:
+    containers_pb2 = load("api/services/containers/v1/containers_pb2")
+    with grpc.insecure_channel(f"unix://{labkit_socket}") as channel:
+        containers = load("api/services/containers/v1/containers_pb2_grpc").ContainersStub(channel)
+        with pytest.raises(grpc.RpcError) as caught:
+            containers.Get(containers_pb2.GetContainerRequest(id="any"), metadata=(("containerd-namespace", "k8s.io"),))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    assert caught.value.details() == "container any not found in namespace k8s.io"
