@@ -18,7 +18,7 @@ from .stats import ratio
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["rate_rows", "command_rows", "samples", "ratio_rows", "table", "plot", "TARGETS"]
+__all__ = ["rate_rows", "command_rows", "samples", "ratio_rows", "table", "render", "plot", "TARGETS"]
 
 #: the issue's acceptance: labkit in-process against each baseline, at least this many times as fast
 TARGETS = {"runc": 0.8, "ctr": 2.0}
@@ -76,6 +76,18 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
     return "\n".join("  ".join(cell.rjust(w) if num else cell.ljust(w)
                                for cell, w, num in zip(line, widths, numeric)).rstrip()
                      for line in cells)
+
+
+def render(results: Sequence[RunResult]) -> str:
+    """The terminal report: rates, per-command latencies, and labkit's ratios (printed, never asserted)."""
+    commands = "+".join(results[0].commands) if results else ""
+    ratios = ratio_rows(results)
+    return "\n\n".join([
+        "Containers per second\n" + table(rate_rows(results)),
+        "Latency per command (ms)\n" + table(command_rows(results)),
+        f"labkit's rate against the baselines on {commands}\n"
+        + (table(ratios) if ratios else "(needs labkit and runc or ctr at the same thread count)"),
+    ])
 
 
 def plot(results: Sequence[RunResult]) -> Figure:
