@@ -78,8 +78,9 @@ def _staged_import(match: re.Match[str]) -> str:
 
 
 def _fingerprint(files: dict[str, Path]) -> str:
-    """What the stubs depend on: the sources' contents and the generator's version."""
+    """What the stubs depend on: the sources' contents, the generator's version and this module's rewriting."""
     digest = hashlib.sha256(importlib.metadata.version("grpcio-tools").encode())
+    digest.update(Path(__file__).read_bytes())
     for name, path in files.items():
         digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
