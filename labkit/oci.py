@@ -201,7 +201,7 @@ def spec_from_image(
     if not process["args"]:
         raise InvalidArgument("the image has no Entrypoint or Cmd: give the command to run (args)")
     process["terminal"] = terminal
-    process["env"] = _merge_env(config.get("Env") or [DEFAULT_PATH], [*(env or ()), *(["TERM=xterm"] if terminal else [])])
+    process["env"] = _merge_env(config.get("Env") or [DEFAULT_PATH], [*(["TERM=xterm"] if terminal else []), *(env or ())])
     process["cwd"] = cwd or config.get("WorkingDir") or "/"
     process["user"] = parse_user(user if user is not None else config.get("User", ""), rootfs)
     spec["root"]["readonly"] = False

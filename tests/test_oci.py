@@ -68,7 +68,8 @@ def test_rootless_maps_root_to_the_caller() -> None:
         ({"Entrypoint": ["/bin/app"], "Cmd": ["x"]}, {"args": ["sh", "-c", "exit 7"], "cwd": "/tmp"},
          ["sh", "-c", "exit 7"], [oci.DEFAULT_PATH], "/tmp"),
         ({"Cmd": ["sh"], "Env": ["PATH=/bin", "A=1", "B=2"]}, {"env": ["B=3", "C=4"], "terminal": True},
-         ["sh"], ["PATH=/bin", "A=1", "B=3", "C=4", "TERM=xterm"], "/"),
+         ["sh"], ["PATH=/bin", "A=1", "B=3", "TERM=xterm", "C=4"], "/"),
+        ({"Cmd": ["sh"]}, {"env": ["TERM=vt100"], "terminal": True}, ["sh"], [oci.DEFAULT_PATH, "TERM=vt100"], "/"),
     ],
 )
 def test_process_comes_from_the_image_config(config: dict, options: dict, args: list, env: list, cwd: str) -> None:
