@@ -121,9 +121,9 @@ def _child_main(fn: Callable[[], object], flags: int, join: int | None,
                 ready: int, go: int, out: int | None) -> None:
     """The child's side of :func:`spawn`; it never returns, it exits."""
     status = 1
-    # Our own streams on file descriptors 1 and 2, never the caller's (a notebook kernel's, with its buffers).
-    sys.stdout = sys.stderr = open(1, "w", buffering=1, closefd=False)
     try:
+        # Our own streams on file descriptors 1 and 2, never the caller's (a notebook kernel's, with its buffers).
+        sys.stdout = sys.stderr = open(1, "w", buffering=1, closefd=False)
         entered = _join(join) if join is not None else 0
         unshare(flags)
         if flags & CLONE_NEWNS:
@@ -153,8 +153,10 @@ def _child_main(fn: Callable[[], object], flags: int, join: int | None,
     except BaseException:  # noqa: BLE001 - a forked child must never return to the caller's code
         traceback.print_exc()
     finally:
-        sys.stdout.flush()
-        os._exit(status)
+        try:
+            sys.stdout.flush()
+        finally:
+            os._exit(status)
 
 
 def spawn(fn: Callable[[], object], *, flags: int = 0, join: int | None = None,
