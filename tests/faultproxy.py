@@ -155,12 +155,16 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             elif status:
                 self._answer(status, fault.headers)
             else:
-                status = self._relay(body, fault)
+                self._relay(body, fault)
+
+        def _seen(self, status: int) -> None:
+            """Record the request before the client gets its answer, so a test never races the proxy."""
             proxy._record(Seen(self.command, self.path, dict(self.headers), status))
 
         def _answer(self, status: int, headers: dict[str, str]) -> None:
             code = {429: "TOOMANYREQUESTS"}.get(status, "UNAVAILABLE")
             data = json.dumps({"errors": [{"code": code, "message": "fault proxy says no", "detail": None}]}).encode()
+            self._seen(status)
             self.send_response(status)
             for name, value in {"Content-Type": "application/json", **headers}.items():
                 self.send_header(name, value)
@@ -169,7 +173,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(data)
 
-        def _relay(self, body: bytes | None, fault: Fault | None) -> int:
+        def _relay(self, body: bytes | None, fault: Fault | None) -> None:
             upstream = http.client.HTTPConnection(proxy.upstream, timeout=60)
             try:
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
@@ -177,6 +181,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 response = upstream.getresponse()
                 chunked = response.getheader("Content-Length") is None and self.command != "HEAD"
                 data = response.read() if chunked else b""
+                self._seen(response.status)
                 self.send_response(response.status, response.reason)
                 for name, value in response.getheaders():
                     if name.lower() not in _HOP_BY_HOP and not (chunked and name.lower() == "content-length"):
@@ -186,7 +191,6 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 self.end_headers()
                 if self.command != "HEAD":
                     self._stream(response, data if chunked else None, fault)
-                return response.status
             finally:
                 upstream.close()
 
