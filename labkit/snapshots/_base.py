@@ -109,9 +109,13 @@ class Snapshotter:
             if parent is not None and self._get(records, parent).kind != "committed":
                 raise FailedPrecondition(f"parent {parent!r} is not a committed snapshot")
             info = Records.new(records, key, kind, parent)
-            self._fs(info).mkdir(parents=True)
             parents = self._parents(records, info)
-            self._populate(info, parents)
+            try:
+                self._fs(info).mkdir(parents=True)
+                self._populate(info, parents)
+            except BaseException:  # no record is written: leave no directory either
+                shutil.rmtree(self._dir(info), ignore_errors=True)
+                raise
         self._emit("/snapshot/prepare", {"key": key, "parent": parent or ""})
         return self._mounts(info, parents)
 
