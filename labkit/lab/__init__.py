@@ -6,4 +6,7 @@
 - ``doctor``:   probe the host and decide its tier (full / rootless / inspect).
 - ``clean``:    remove everything the lab made on the host.
 - ``notebook``: the ``%%needs TIER`` cell magic the notebooks use.
+- ``containerd``: the real containerd, run privately under the lab root, side by side with labkit.
+- ``protos``:   containerd's gRPC stubs, generated at set-up time from Debian's ``.proto`` files.
+- ``nbstrip``:  strip widget state from executed notebooks before they are committed.
 """

@@ -5,6 +5,7 @@ cgroups populated and veth pairs behind. The lab names everything it makes outsi
 its root (``labkit.paths``), so cleaning is a walk over those names, in the order
 that lets each step succeed:
 
+0. the lab's private containerd, with its tasks and shims (``labkit.lab.containerd``);
 1. containers known to the runtimes under the lab root: ``runc delete --force``;
 2. processes left in the lab's cgroups: thawed (a frozen task cannot die), killed;
 3. the lab's cgroups, deepest first;
@@ -26,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..paths import BRIDGE, CGROUP_PARENT, NETNS_PREFIX, VETH_PREFIX, default_root
+from .containerd import Containerd
 
 __all__ = ["clean"]
 
@@ -35,6 +37,13 @@ CGROUP_MOUNT = Path("/sys/fs/cgroup")
 
 def _run(argv: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+
+
+def _containerd(root: Path) -> Iterator[str]:
+    daemon = Containerd(root)
+    if daemon.pid is not None:
+        daemon.stop()
+        yield "stopped the lab's containerd and its tasks"
 
 
 def _containers(root: Path) -> Iterator[str]:
@@ -121,7 +130,8 @@ def _records(root: Path) -> Iterator[str]:
 def clean(root: Path | None = None) -> list[str]:
     """Remove every container, cgroup, mount and network object the lab made; say what went."""
     root = root or default_root()
-    done = list(_containers(root))
+    done = list(_containerd(root))
+    done += _containers(root)
     groups = _lab_cgroups()
     done += _kill_cgroup_members(groups)
     done += _remove_cgroups(groups)
