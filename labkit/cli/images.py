@@ -9,24 +9,44 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-__all__ = ["register"]
+if TYPE_CHECKING:  # imported by the handlers only, for start-up speed
+    from ..images import Image
+
+__all__ = ["register", "add_pull_options", "pull_image"]
 
 
-def _add_pull(subparsers: argparse._SubParsersAction, name: str) -> None:
-    parser = subparsers.add_parser(name, help="fetch an image into the content store and print its digest")
+def add_pull_options(parser: argparse.ArgumentParser) -> None:
+    """The options every command that pulls takes (``pull``, ``unpack``, ``run``): design.md, "Command line"."""
     parser.add_argument("--plain-http", action="store_true", help="talk HTTP, not HTTPS, to the registry")
     parser.add_argument("--user", metavar="USER:PASS", help="credentials for the registry")
     parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", help="the platform to pick from an index (default: this host's)")
     parser.add_argument("ref", metavar="REF", help="image reference, e.g. 127.0.0.1:5000/lab/busybox:latest")
+
+
+def pull_image(args: argparse.Namespace) -> Image:
+    """Pull ``args.ref`` with the options of ``add_pull_options``: a bar on a terminal, events published."""
+    from ..events import Exchange
+    from ..images import pull
+
+    return pull(
+        args.ref, plain_http=args.plain_http, user=args.user, platform=args.platform,
+        progress=sys.stderr.isatty(), publish=Exchange().publish,
+    )  # fmt: skip
+
+
+def _add_pull(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("pull", help="fetch an image into the content store and print its digest")
+    add_pull_options(parser)
     parser.set_defaults(func=_pull)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    _add_pull(subparsers, "pull")
+    _add_pull(subparsers)  # `labkit pull`: an alias of `labkit images pull`
     images = subparsers.add_parser("images", help="pull, list and remove images (like `ctr images`)")
     commands = images.add_subparsers(dest="images_command", metavar="COMMAND", required=True)
-    _add_pull(commands, "pull")
+    _add_pull(commands)
     commands.add_parser("ls", help="list images").set_defaults(func=_ls)
     remove = commands.add_parser("rm", help="remove image records (their blobs stay in the content store)")
     remove.add_argument("names", nargs="+", metavar="REF")
@@ -34,14 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _pull(args: argparse.Namespace) -> int:
-    from ..events import Exchange
-    from ..images import pull
-
-    image = pull(
-        args.ref, plain_http=args.plain_http, user=args.user, platform=args.platform,
-        progress=sys.stderr.isatty(), publish=Exchange().publish,
-    )  # fmt: skip
-    print(image.target.digest)
+    print(pull_image(args).target.digest)
     return 0
 
 
