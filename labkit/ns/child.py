@@ -17,6 +17,7 @@ runs the function.
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
@@ -122,6 +123,9 @@ def _child_main(fn: Callable[[], object], flags: int, join: int | None,
     """The child's side of :func:`spawn`; it never returns, it exits."""
     status = 1
     try:
+        # The caller's objects stay where they are: a collection would write to all of them and copy
+        # the caller's whole heap into the child (charged to the child's cgroup, if it has one).
+        gc.freeze()
         # Our own streams on file descriptors 1 and 2, never the caller's (a notebook kernel's, with its buffers).
         sys.stdout = sys.stderr = open(1, "w", buffering=1, closefd=False)
         entered = _join(join) if join is not None else 0
