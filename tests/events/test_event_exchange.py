@@ -133,7 +133,7 @@ def test_a_sleeping_subscriber_wakes_at_once(lab_root: Path) -> None:
     assert envelope is not None
     assert json.loads(envelope.to_json())["event"] == {"container_id": "late", "pid": 0}
     # measured here: ~0.1 ms from the write to the wake-up; a sleep-poll would cost its period
-    assert (woke - envelope.timestamp).total_seconds() < 0.02
+    assert (woke - envelope.timestamp).total_seconds() < 0.05  # generous for a loaded CI machine
 
 
 def test_a_forgotten_subscription_gives_its_descriptors_back(lab_root: Path) -> None:
