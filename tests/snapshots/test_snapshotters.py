@@ -96,5 +96,5 @@ def test_chain_ids() -> None:
 
 @pytest.mark.root
 def test_unmounting_what_is_not_mounted(tmp_path: Path) -> None:
-    with pytest.raises(InvalidArgument, match="unmount"):
+    with pytest.raises(InvalidArgument, match="^umount .*: Invalid argument"):
         snapshots.unmount(tmp_path)
