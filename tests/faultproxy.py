@@ -9,6 +9,7 @@ server (the lab registry, containerd's endpoints, ...) without mocking either::
         proxy.tamper(match="/blobs/")                 # flip the first byte of the body
         proxy.delay(0.5, match="/v2/$")
         proxy.redirect("http://localhost:5000", match="/blobs/")  # 307 to another origin
+        proxy.ignore_range(match="/blobs/")           # forward without Range: a full 200, not a 206
         ... point the client at proxy.address ...
         assert proxy.seen("GET", "/blobs/")[1].headers["Range"] == "bytes=4096-"
 
@@ -36,7 +37,7 @@ _CHUNK = 64 * 1024
 
 @dataclass
 class Fault:
-    """One misbehaviour: ``kind`` is ``status``, ``cut``, ``tamper``, ``delay`` or ``redirect``."""
+    """One misbehaviour: ``kind`` is ``status``, ``cut``, ``tamper``, ``delay``, ``redirect`` or ``ignore-range``."""
 
     kind: str
     match: str = ""  # a regular expression searched in the request path
@@ -101,6 +102,10 @@ class FaultProxy:
     def redirect(self, to: str, *, match: str = "", method: str | None = None, times: int = 1) -> Fault:
         """Answer ``307`` with ``Location: <to><path>``, e.g. to another origin serving the same content."""
         return self.add(Fault("redirect", match, method, times, status=307, location=to))
+
+    def ignore_range(self, *, match: str = "", method: str | None = "GET", times: int = 1) -> Fault:
+        """Forward without the ``Range`` header, as a server that does not support ranges would answer."""
+        return self.add(Fault("ignore-range", match, method, times))
 
     def seen(self, method: str, match: str = "") -> list[Seen]:
         """The recorded requests with this method whose path matches ``match``."""
@@ -176,7 +181,8 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
         def _relay(self, body: bytes | None, fault: Fault | None) -> None:
             upstream = http.client.HTTPConnection(proxy.upstream, timeout=60)
             try:
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+                dropped = _HOP_BY_HOP | ({"range"} if fault and fault.kind == "ignore-range" else set())
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in dropped}
                 upstream.request(self.command, self.path, body=body, headers=headers)
                 response = upstream.getresponse()
                 chunked = response.getheader("Content-Length") is None and self.command != "HEAD"

@@ -15,7 +15,8 @@ from labkit.descriptor import DOCKER_MANIFEST, OCI_INDEX
 from labkit.images import ImageStore, pull
 from labkit.lab import builder
 from labkit.platforms import Platform
-from labkit.remotes import Transcript
+from labkit.reference import Reference
+from labkit.remotes import Registry, Transcript
 
 from faultproxy import FaultProxy
 
@@ -86,6 +87,22 @@ def test_tampered_blob_names_the_digest_and_commits_nothing(registry: str, lab_r
             pull(f"{proxy.address}/lab/busybox", plain_http=True)
     assert not store.exists(layer.digest) and list(store.ingest_dir.iterdir()) == []
     assert ImageStore().list() == []
+
+
+@pytest.mark.parametrize("server_ignores_range", [False, True])
+def test_a_cut_connection_resumes(registry: str, lab_root: Path, server_ignores_range: bool) -> None:
+    """The pull resumes with Range (a 206 sends the rest); a server that answers 200 instead sends it all again."""
+    ref = Reference.parse(f"{registry}/lab/busybox")
+    with Registry(registry, plain_http=True) as client:
+        layer = json.loads(client.fetch_manifest(ref.path, client.resolve(ref)))["layers"][0]["digest"]
+    with FaultProxy(registry) as proxy:
+        proxy.cut(match=f"/blobs/{layer}", after=500_000)
+        if server_ignores_range:
+            proxy.ignore_range(match=f"/blobs/{layer}")
+        image = pull(f"{proxy.address}/lab/busybox", plain_http=True)
+        resumed = [s for s in proxy.seen("GET", "/blobs/") if "Range" in s.headers]
+    assert [s.status for s in resumed] == [200 if server_ignores_range else 206]
+    assert resumed[0].headers["Range"] == "bytes=500000-" and image.store.exists(image.layers[0].digest)
 
 
 def test_layers_download_concurrently(registry: str, lab_root: Path) -> None:
