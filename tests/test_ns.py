@@ -121,3 +121,8 @@ def test_user_namespace_ids_are_overflow_until_mapped() -> None:
 def test_an_exception_inside_comes_back_to_the_caller() -> None:
     with pytest.raises(ZeroDivisionError):
         ns.run(lambda: 1 // 0, flags=ns.CLONE_NEWUTS)
+
+
+def test_a_failure_while_setting_up_the_child_is_raised_in_the_caller() -> None:
+    with pytest.raises(NotFound, match="no such process"):
+        ns.run(os.getpid, join=2**22 + 1)  # the child cannot join a process that does not exist

@@ -47,6 +47,14 @@ __all__ = ["Child", "spawn", "run"]
 T = TypeVar("T")
 
 
+def _pickled_exception(err: BaseException) -> bytes:
+    """``err`` pickled to cross back to the parent (as a RuntimeError if it cannot be pickled)."""
+    try:
+        return pickle.dumps(err)
+    except Exception:  # noqa: BLE001 - e.g. an exception holding an open file
+        return pickle.dumps(RuntimeError(repr(err)))
+
+
 def _exit_status(wait_status: int) -> int:
     """A waitpid status as a shell reports it: the exit code, or 128+N after signal N."""
     code = os.waitstatus_to_exitcode(wait_status)
@@ -120,8 +128,13 @@ def _join(pid: int) -> int:
 
 def _child_main(fn: Callable[[], object], flags: int, join: int | None,
                 ready: int, go: int, out: int | None) -> None:
-    """The child's side of :func:`spawn`; it never returns, it exits."""
+    """The child's side of :func:`spawn`; it never returns, it exits.
+
+    Until it has reported its pid on ``ready``, a failure goes back on that pipe too
+    (``!`` and the pickled exception), for :func:`spawn` to raise; after that, to stderr.
+    """
     status = 1
+    reported = False
     try:
         # The caller's objects stay where they are: a collection would write to all of them and copy
         # the caller's whole heap into the child (charged to the child's cgroup, if it has one).
@@ -146,6 +159,7 @@ def _child_main(fn: Callable[[], object], flags: int, join: int | None,
         else:
             os.write(ready, str(os.getpid()).encode())
         os.close(ready)
+        reported = True
         if os.read(go, 1) != b"1":
             return
         if out is not None:
@@ -154,8 +168,11 @@ def _child_main(fn: Callable[[], object], flags: int, join: int | None,
             os.close(out)
         fn()
         status = 0
-    except BaseException:  # noqa: BLE001 - a forked child must never return to the caller's code
-        traceback.print_exc()
+    except BaseException as err:  # noqa: BLE001 - a forked child must never return to the caller's code
+        if reported:
+            traceback.print_exc()
+        else:
+            os.write(ready, b"!" + _pickled_exception(err))
     finally:
         try:
             sys.stdout.flush()
@@ -186,11 +203,13 @@ def spawn(fn: Callable[[], object], *, flags: int = 0, join: int | None = None,
         if fd is not None:
             os.close(fd)
     with os.fdopen(ready_r, "rb") as ready:
-        pid = ready.read()
-    child = Child(int(pid or waitee), waitee, go_w, out_r)
+        report = ready.read()
+    failed = report.startswith(b"!")
+    child = Child(waitee if failed else int(report), waitee, go_w, out_r)
     try:
-        if not pid:
-            raise FailedPrecondition(f"the child could not set up its namespaces (exit status {child.wait()})")
+        if failed:
+            child.wait()
+            raise pickle.loads(report[1:])
         for kind, ranges in (("uid", uid_map), ("gid", gid_map)):
             if ranges:
                 set_id_map(child.pid, kind, ranges)
@@ -206,30 +225,32 @@ def spawn(fn: Callable[[], object], *, flags: int = 0, join: int | None = None,
 def run(fn: Callable[[], T], **options: Any) -> T:
     """Call ``fn`` in a child (see :func:`spawn` for ``options``) and return what it returns.
 
-    The value (or the exception ``fn`` raised) comes back pickled through a pipe, so
-    the notebook can look at a namespace without ever being in it.
+    The value (``=`` and its pickle) or the exception ``fn`` raised (``!`` and its
+    pickle) comes back through a pipe, so the notebook can look at a namespace
+    without ever being in it.
     """
     result_r, result_w = os.pipe()
 
     def send_result() -> None:
         try:
-            payload = pickle.dumps((True, fn()))
+            payload = b"=" + pickle.dumps(fn())
         except BaseException as err:  # noqa: BLE001 - it is re-raised in the parent
-            try:
-                payload = pickle.dumps((False, err))
-            except Exception:  # noqa: BLE001 - an exception that cannot be pickled
-                payload = pickle.dumps((False, RuntimeError(repr(err))))
+            payload = b"!" + _pickled_exception(err)
         with os.fdopen(result_w, "wb") as out:
             out.write(payload)
 
-    with spawn(send_result, **options) as child:
-        os.close(result_w)
-        with os.fdopen(result_r, "rb") as result:
-            data = result.read()
+    try:
+        child = spawn(send_result, **options)
+    except BaseException:
+        os.close(result_r)
+        raise
+    finally:
+        os.close(result_w)  # the child has its own copy; EOF comes when it closes that
+    with child, os.fdopen(result_r, "rb") as result:
+        data = result.read()
         status = child.wait()
     if not data:
         raise FailedPrecondition(f"the child exited with status {status} before returning a result")
-    ok, value = pickle.loads(data)
-    if not ok:
-        raise value
-    return value
+    if data.startswith(b"!"):
+        raise pickle.loads(data[1:])
+    return pickle.loads(data[1:])
