@@ -15,7 +15,8 @@ whoever asked for the container. containerd solves this with
                                └─ "exit S"   ──status pipe──> supervisor (if it still listens)
 
 so a task started by ``labkit run -d`` keeps running after the command returns, and its
-exit is still recorded and published. The shim starts as ``python -S -m labkit.shim``
+exit is still recorded and published. A caller that outlives its tasks (a foreground
+``labkit run``, a notebook kernel) may skip the shim and reap them itself: :class:`Reaper`. The shim starts as ``python -S -m labkit.shim``
 and imports only the standard library, the runtime driver and the events journal:
 every millisecond here is paid by every ``labkit run``.
 """
@@ -27,18 +28,22 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from . import errors
 from .errors import FailedPrecondition, LabkitError
 from .runtime import Runtime
 
-__all__ = ["Launched", "launch", "milestone_lock", "read_exit", "exit_status", "main"]
+if TYPE_CHECKING:
+    from .events import Exchange
+
+__all__ = ["Launched", "Reaper", "launch", "milestone_lock", "read_exit", "exit_status", "main"]
 
 _PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
@@ -61,14 +66,18 @@ class Launched:
         raise LabkitError(f"the shim of pid {self.pid} died before reporting an exit")
 
 
-def launch(request: dict[str, Any], *, stdout: IO[Any] | int, stderr: IO[Any] | int) -> Launched:
+def launch(request: dict[str, Any], *, stdout: IO[Any] | int, stderr: IO[Any] | int,
+           shim: bool = True) -> Launched | Reaper:
     """Start a detached shim for ``request`` and return once its process exists (or raise its error).
 
     ``request`` holds: ``kind`` ("init" or "exec"), ``runtime``, ``runtime_root``,
     ``container_id``, ``id`` (the process id: container id or exec id), ``dir`` (where
     pid, exit.json and logs go), ``root`` (the lab root, for events), and ``bundle``
     (init) or ``process`` (exec). ``stdout``/``stderr`` become the container process's.
+    With ``shim=False`` this process reaps it instead (:class:`Reaper`).
     """
+    if not shim:
+        return Reaper(request, stdout=stdout, stderr=stderr)
     read_fd, write_fd = os.pipe()
     env = {**os.environ, "PYTHONPATH": _PACKAGE_PARENT}
     proc = subprocess.Popen([sys.executable, "-S", "-m", "labkit.shim", json.dumps(request), str(write_fd)],
@@ -83,6 +92,36 @@ def launch(request: dict[str, Any], *, stdout: IO[Any] | int, stderr: IO[Any] | 
         status.close()
         raise _error(value or "the shim exited without reporting")
     return Launched(int(value), status)
+
+
+class Reaper:
+    """No shim: this very process is the subreaper, and a thread waits for the one process.
+
+    For a caller that outlives its tasks — a foreground ``labkit run``, a notebook kernel
+    reaping its own tasks — this saves the shim's interpreter start-up on every task. The
+    price: the exit is recorded and published only while this process lives.
+    """
+
+    def __init__(self, request: dict[str, Any], *, stdout: IO[Any] | int, stderr: IO[Any] | int) -> None:
+        from .events import Exchange
+
+        _become_subreaper()
+        self.pid = _start(request, Path(request["dir"]), stdout, stderr)
+        self._status: int | None = None
+        self._thread = threading.Thread(target=self._reap, args=(request, Exchange(Path(request["root"]))),
+                                        name=f"labkit-reaper-{self.pid}", daemon=True)
+        self._thread.start()
+
+    def _reap(self, request: dict[str, Any], exchange: Exchange) -> None:
+        _, status = os.waitpid(self.pid, 0)
+        self._status = _record(request, self.pid, exit_status(status), exchange)
+
+    def wait(self) -> int:
+        """Block until the exit is recorded and published; return the exit status."""
+        self._thread.join()
+        if self._status is None:
+            raise LabkitError(f"the exit of pid {self.pid} could not be recorded")
+        return self._status
 
 
 def _error(message: str) -> LabkitError:
@@ -131,7 +170,7 @@ def _become_subreaper() -> None:
 
 
 def _reap(pid: int) -> int:
-    """Reap children (the runtime re-parents everything to us) until ``pid`` is among them."""
+    """Reap children (the runtime re-parents its processes to us) until ``pid`` is among them."""
     while True:
         try:
             child, status = os.waitpid(-1, 0)
@@ -141,14 +180,29 @@ def _reap(pid: int) -> int:
             return exit_status(status)
 
 
-def _start(request: dict[str, Any], directory: Path) -> int:
-    """Run ``runc create`` or ``runc exec --detach`` with our stdio as the process's; return its pid."""
+def _start(request: dict[str, Any], directory: Path, stdout: IO[Any] | int | None = None,
+           stderr: IO[Any] | int | None = None) -> int:
+    """Run ``runc create`` or ``runc exec --detach`` (stdio: given, or ours); return the new process's pid."""
     runtime = Runtime(request["runtime"], Path(request["runtime_root"]))
     pid_file = directory / "pid"
     if request["kind"] == "exec":
-        return runtime.exec(request["container_id"], request["process"], pid_file=pid_file)
-    runtime.create(request["container_id"], Path(request["bundle"]), pid_file=pid_file)
+        return runtime.exec(request["container_id"], request["process"], pid_file=pid_file, stdout=stdout,
+                            stderr=stderr)
+    runtime.create(request["container_id"], Path(request["bundle"]), pid_file=pid_file, stdout=stdout, stderr=stderr)
     return int(pid_file.read_text())
+
+
+def _record(request: dict[str, Any], pid: int, status: int, exchange: Exchange) -> int:
+    """Publish ``/tasks/exit``, then write ``exit.json``: exactly once per process; return the status."""
+    directory = Path(request["dir"])
+    exit = {"container_id": request["container_id"], "id": request["id"], "pid": pid, "exit_status": status,
+            "exited_at": datetime.now(timezone.utc)}
+    with milestone_lock(directory):  # never before a /tasks/start or /tasks/exec-started still being published
+        envelope = exchange.publish("/tasks/exit", exit)
+        # Recorded after it is published, so that whoever sees the record can rely on the event being out.
+        (directory / "exit.json.tmp").write_text(json.dumps(envelope.event))
+        os.replace(directory / "exit.json.tmp", directory / "exit.json")
+    return status
 
 
 def _serve(request: dict[str, Any], status_fd: int) -> None:
@@ -165,15 +219,7 @@ def _serve(request: dict[str, Any], status_fd: int) -> None:
         os.dup2(null, fd)
     from .events import Exchange  # paid while the process runs, not before it starts
 
-    exchange = Exchange(Path(request["root"]))
-    status = _reap(pid)
-    exit = {"container_id": request["container_id"], "id": request["id"], "pid": pid, "exit_status": status,
-            "exited_at": datetime.now(timezone.utc)}
-    with milestone_lock(directory):  # never before a /tasks/start or /tasks/exec-started still being published
-        envelope = exchange.publish("/tasks/exit", exit)
-        # Recorded after it is published, so that whoever sees the record can rely on the event being out.
-        (directory / "exit.json.tmp").write_text(json.dumps(envelope.event))
-        os.replace(directory / "exit.json.tmp", directory / "exit.json")
+    status = _record(request, pid, _reap(pid), Exchange(Path(request["root"])))
     try:
         os.write(status_fd, f"exit {status}\n".encode())
     except BrokenPipeError:  # the launcher has gone (``labkit run -d``): the journal has the exit

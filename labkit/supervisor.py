@@ -111,10 +111,16 @@ class Container:
 
 
 class Supervisor:
-    """The containers under one lab root, and the events exchange they publish on."""
+    """The containers under one lab root, and the events exchange they publish on.
 
-    def __init__(self, root: Path | None = None) -> None:
+    ``shim=True`` (the default) gives each process a shim (:mod:`labkit.shim`): tasks
+    outlive this process and their exits are still recorded. ``shim=False`` makes this
+    process their subreaper instead — faster, for a caller that waits for its own tasks.
+    """
+
+    def __init__(self, root: Path | None = None, *, shim: bool = True) -> None:
         self.root = Path(root) if root is not None else default_root()
+        self.shim = shim
         self.events = Exchange(self.root)
 
     def __repr__(self) -> str:

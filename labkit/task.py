@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import snapshots
 from .errors import AlreadyExists, FailedPrecondition, NotFound
-from .shim import Launched, launch, milestone_lock, read_exit
+from .shim import Launched, Reaper, launch, milestone_lock, read_exit
 
 if TYPE_CHECKING:
     from .supervisor import Container
@@ -66,7 +66,7 @@ class Process:
 
     def __init__(self, task: Task, id: str, directory: Path) -> None:
         self.task, self.id, self.dir = task, id, directory
-        self._launched: Launched | None = None
+        self._launched: Launched | Reaper | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id} {self.status()}>"
@@ -117,7 +117,7 @@ class Process:
                     "id": self.id, "dir": str(self.dir), "root": str(container.supervisor.root)}
         (out, out_path), (err, err_path) = _stdio(self.dir, "stdout", stdout), _stdio(self.dir, "stderr", stderr)
         try:
-            self._launched = launch(request, stdout=out, stderr=err)
+            self._launched = launch(request, stdout=out, stderr=err, shim=container.supervisor.shim)
         finally:
             os.close(out)
             os.close(err)

@@ -166,3 +166,20 @@ def test_records_and_refusals(sup: Supervisor) -> None:
     with pytest.raises(FailedPrecondition, match="it has a task"):
         container.delete()
     assert isinstance(container.task(), Task) and task.status() == "created"
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_without_a_shim_this_process_reaps_its_own_tasks(sup: Supervisor, runtime: str) -> None:
+    """``Supervisor(shim=False)``: the caller is the subreaper; exits are published once all the same."""
+    own = Supervisor(shim=False)
+    sub = own.subscribe('topic=="/tasks/exit"')
+    task = own.create_container(id := _id(), "127.0.0.1:5000/lab/busybox:latest", ["sleep", "60"],
+                                runtime=runtime).new_task()
+    task.start()
+    process = task.exec("e1", ["sh", "-c", "exit 3"])
+    process.start()
+    assert process.wait() == 3
+    task.kill(signal.SIGKILL)
+    assert task.wait() == 137
+    assert [(e.event["id"], e.event["exit_status"]) for e in iter(lambda: sub.recv(timeout=0.5), None)] == \
+        [("e1", 3), (id, 137)]

@@ -4,8 +4,9 @@ In the foreground the container's stdout and stderr are this command's own (the
 task writes straight to the terminal), signals sent to ``labkit run`` are passed on
 to the task, and the command exits with the task's exit status — 128+N when a
 signal N killed it, as a shell reports it. The task is always deleted afterwards;
-``--rm`` removes the container too. With ``-d`` the command returns once the task
-has started; its shim keeps it supervised (``labkit tasks ls`` shows it).
+``--rm`` removes the container too. In the foreground this command is the task's
+subreaper (no shim to start); with ``-d`` it returns once the task has started and the
+task's shim keeps it supervised (``labkit tasks ls`` shows it).
 An image not yet in the store is pulled first.
 """
 
@@ -42,7 +43,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.rm and args.detach:
         raise InvalidArgument("--rm and --detach cannot be used together")
     command = args.args[1:] if args.args[:1] == ["--"] else args.args
-    sup = Supervisor()
+    sup = Supervisor(shim=args.detach)  # in the foreground this process waits, so it can reap the task itself
     try:
         image = sup.image(args.ref)
     except NotFound:
