@@ -46,7 +46,14 @@ from .calls import (
     umount,
     unshare,
 )
-from .calls import __all__ as _CALLS
 from .child import Child, run, spawn
 
-__all__ = [*_CALLS, "Child", "spawn", "run"]
+__all__ = [
+    "CLONE_NEWCGROUP", "CLONE_NEWIPC", "CLONE_NEWNET", "CLONE_NEWNS", "CLONE_NEWPID",
+    "CLONE_NEWTIME", "CLONE_NEWUSER", "CLONE_NEWUTS", "CLONE_FLAGS",
+    "MS_NOSUID", "MS_NODEV", "MS_NOEXEC", "MS_BIND", "MS_REC", "MS_PRIVATE", "MNT_DETACH",
+    "Namespace", "namespaces", "shared",
+    "unshare", "setns", "sethostname", "mount", "umount", "pivot_root", "mount_proc",
+    "id_map", "set_id_map",
+    "Child", "spawn", "run",
+]
