@@ -98,7 +98,7 @@ class Registry:
     def close(self) -> None:
         self.auth.transport.client.close()
 
-    def _get(self, method: str, url: str, *, scope: str = "", headers: dict | None = None, stream: bool = False) -> httpx.Response:
+    def _request(self, method: str, url: str, *, scope: str = "", headers: dict | None = None, stream: bool = False) -> httpx.Response:
         request = self.auth.transport.client.build_request(method, url, headers=headers)
         return self.auth.send(request, scope=scope, stream=stream)
 
@@ -116,7 +116,7 @@ class Registry:
         """The descriptor ``ref`` points at, from ``HEAD`` (``Docker-Content-Digest``) or, failing that, ``GET``."""
         url = f"{self.base}/{ref.path}/manifests/{ref.object}"
         scope = f"repository:{ref.path}:pull"
-        response = self._get("HEAD", url, scope=scope, headers={"Accept": ACCEPT})
+        response = self._request("HEAD", url, scope=scope, headers={"Accept": ACCEPT})
         if response.status_code == 404:
             raise NotFound(f"{ref}: not found (no such manifest in {self.host})")
         if response.status_code != 200:
@@ -125,7 +125,7 @@ class Registry:
         media_type = response.headers.get("content-type", "").split(";")[0]
         if digest and "content-length" in response.headers:
             return Descriptor(media_type, digest, int(response.headers["content-length"]))
-        response = self._get("GET", url, scope=scope, headers={"Accept": ACCEPT})  # HEAD did not say enough
+        response = self._request("GET", url, scope=scope, headers={"Accept": ACCEPT})  # HEAD did not say enough
         if response.status_code != 200:
             raise _error(response, f"resolving {ref}")
         data = response.content
@@ -133,7 +133,7 @@ class Registry:
 
     def fetch_manifest(self, repository: str, desc: Descriptor) -> bytes:
         """``GET`` a manifest or index by digest; its bytes, checked against ``desc`` and its ``mediaType``."""
-        response = self._get(
+        response = self._request(
             "GET", f"{self.base}/{repository}/manifests/{desc.digest}",
             scope=f"repository:{repository}:pull", headers={"Accept": ACCEPT},
         )  # fmt: skip
@@ -160,7 +160,7 @@ class Registry:
         while writer.offset < desc.size:
             start = writer.offset
             headers = {"Range": f"bytes={start}-"} if start else {}
-            response = self._get("GET", url, scope=f"repository:{repository}:pull", headers=headers, stream=True)
+            response = self._request("GET", url, scope=f"repository:{repository}:pull", headers=headers, stream=True)
             try:
                 if response.status_code not in (200, 206):
                     raise _error(response, f"fetching blob {desc.digest}")
