@@ -108,9 +108,11 @@ def _blkio(path: Path) -> tuple[BlkioEntry, ...]:
 
 
 def _io_stat(path: Path) -> tuple[tuple[BlkioEntry, ...], tuple[BlkioEntry, ...]]:
-    """v2 ``io.stat`` (``8:0 rbytes=1 wbytes=2 rios=3 wios=4 ...``) as v1-style Read/Write entries."""
+    """v2 ``io.stat`` (``8:0 rbytes=1 wbytes=2 rios=3 wios=4 ...``) as v1-style Read/Write entries.
+
+    Empty when the ``io`` controller is not enabled for the group."""
     nbytes, ops = [], []
-    for line in path.read_text().splitlines():
+    for line in path.read_text().splitlines() if path.exists() else []:
         device, *pairs = line.split()
         major, minor = map(int, device.split(":"))
         stat = {key: int(value) for key, value in (pair.split("=") for pair in pairs)}

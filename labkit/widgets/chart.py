@@ -57,6 +57,11 @@ class TaskChart(widgets.VBox):
     def samples(self) -> list[Sample]:
         return list(self._samples)
 
+    @property
+    def following(self) -> bool:
+        """Whether the chart still samples (it stops with ``stop()`` or when the task's cgroup goes)."""
+        return self._thread.is_alive()
+
     def _follow(self) -> None:
         start = last_wall = time.monotonic()
         last_cpu = None
