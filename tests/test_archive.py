@@ -132,7 +132,9 @@ def test_owners_xattrs_and_devices(root: Path) -> None:
 
 @pytest.mark.tool("unshare")
 def test_device_nodes_are_skipped_in_a_user_namespace(tmp_path: Path, root: Path) -> None:
-    blob, diff_id = layer_bytes([dev("null", 1, 3), f("file", b"kept")])
+    file, data = f("file", b"kept")
+    file.pax_headers = {"SCHILY.xattr.trusted.note": "host only", "SCHILY.xattr.user.note": "anyone"}
+    blob, diff_id = layer_bytes([dev("null", 1, 3), (file, data)])
     (tmp_path / "layer.tar").write_bytes(blob)
     script = f"from pathlib import Path; from labkit.archive import apply_layer; " \
              f"apply_layer(Path({str(root)!r}), Path({str(tmp_path / 'layer.tar')!r}), {TAR!r}, {diff_id!r})"
@@ -142,6 +144,7 @@ def test_device_nodes_are_skipped_in_a_user_namespace(tmp_path: Path, root: Path
         pytest.skip("this host does not allow user namespaces")
     assert run.returncode == 0, run.stderr
     assert os.listdir(root) == ["file"]
+    assert os.listxattr(root / "file") == ["user.note"]  # trusted.* needs the host's root: skipped, as containerd does
 
 
 @pytest.mark.tool("umoci")

@@ -9,6 +9,7 @@ by ``Root``; this module never hands the kernel a path it could follow out.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
@@ -109,8 +110,12 @@ class Applier(Root):
             os.chmod(leaf, member.mode & 0o7777, dir_fd=fd, follow_symlinks=False)
         for key, value in member.pax_headers.items():
             if key.startswith("SCHILY.xattr."):
-                os.setxattr(f"/proc/self/fd/{fd}/{leaf}", key.removeprefix("SCHILY.xattr."),
-                            value.encode("utf-8", "surrogateescape"), follow_symlinks=False)
+                try:
+                    os.setxattr(f"/proc/self/fd/{fd}/{leaf}", key.removeprefix("SCHILY.xattr."),
+                                value.encode("utf-8", "surrogateescape"), follow_symlinks=False)
+                except OSError as err:  # as containerd and Docker do: a filesystem or a user that cannot keep
+                    if err.errno not in (errno.ENOTSUP, errno.EPERM):  # trusted.* or security.* goes on without
+                        raise
         mtime = int(member.mtime * 1_000_000_000)
         if member.isdir():
             self.dir_times.append((parent, leaf, mtime))
