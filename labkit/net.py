@@ -44,7 +44,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import AlreadyExists, InvalidArgument, NotFound, Unavailable
+from .errors import AlreadyExists, InvalidArgument, LabkitError, NotFound, PermissionDenied, Unavailable
 from .paths import BRIDGE, NETNS_PREFIX, VETH_PREFIX
 
 __all__ = [
@@ -93,7 +93,8 @@ def _ip(*args: str, netns: Path | None = None) -> str:
     except FileNotFoundError as err:
         raise Unavailable(f"{command[0]} is not installed (Debian package iproute2 / util-linux)") from err
     if done.returncode != 0:
-        raise Unavailable(f"`{' '.join(command)}` failed: {done.stderr.strip()}")
+        kind = PermissionDenied if "Operation not permitted" in done.stderr else Unavailable
+        raise kind(f"`{' '.join(command)}` failed: {done.stderr.strip()}")
     return done.stdout
 
 
@@ -211,7 +212,7 @@ def attach(container_id: str, netns: str | os.PathLike[str]) -> Attachment:
         _ip("link", "set", "lo", "up", netns=path)
         _ip("link", "set", CONTAINER_IFNAME, "up", netns=path)
         _ip("route", "add", "default", "via", str(GATEWAY.ip), netns=path)
-    except Unavailable:
+    except LabkitError:
         detach(container_id)
         raise
     return Attachment(container_id, host_veth, address, path.name if path.parent == _NETNS_DIR else "")

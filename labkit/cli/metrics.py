@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     metrics = subparsers.add_parser("metrics", help="export the running tasks' metrics for Prometheus")
     verbs = metrics.add_subparsers(dest="verb", metavar="VERB", required=True)
     serve = verbs.add_parser("serve", help="serve Prometheus text at http://ADDRESS/metrics until interrupted")
-    serve.add_argument("--address", default=DEFAULT_ADDRESS, help=f"loopback HOST:PORT (default {DEFAULT_ADDRESS})")
+    serve.add_argument("--address", default=DEFAULT_ADDRESS,
+                       help=f"loopback HOST:PORT, port 0 for any free one (default {DEFAULT_ADDRESS})")
     serve.set_defaults(func=serve_command)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import socket
+import re
 import subprocess
 import sys
 import uuid
@@ -30,22 +30,16 @@ def container(lab_root: Path, registry: str) -> Iterator[str]:
     assert main(["containers", "delete", container_id]) == 0
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.root
 @pytest.mark.registry
 @pytest.mark.tool("runc")
 def test_metrics_serve_is_scraped_and_parsed(container: str) -> None:
-    address = f"127.0.0.1:{_free_port()}"
-    server = subprocess.Popen([sys.executable, "-m", "labkit", "metrics", "serve", "--address", address],
+    server = subprocess.Popen([sys.executable, "-m", "labkit", "metrics", "serve", "--address", "127.0.0.1:0"],
                               stdout=subprocess.PIPE, text=True)
     try:
-        assert server.stdout.readline().strip() == f"serving metrics at http://{address}/metrics"
-        response = httpx.get(f"http://{address}/metrics", timeout=5)
+        url = re.fullmatch(r"serving metrics at (http://127\.0\.0\.1:\d+/metrics)\n", server.stdout.readline())
+        assert url, "serve says where it listens (port 0: a free one)"
+        response = httpx.get(url[1], timeout=5)
     finally:
         server.terminate()
         server.wait(timeout=10)
