@@ -1,0 +1,125 @@
+"""The container lifecycle, labkit against the real tools: two ratios, printed.
+
+Usage: ``.venv/bin/python bench/lifecycle/bench_lifecycle.py [--runs 10] [--runtime runc]`` as root,
+with the lab registry up (``labkit lab up``) and containerd installed (it is started privately).
+
+1. ``labkit run --rm REF ID -- true`` against ``ctr run --rm REF ID true`` on the same image
+   (containerd private under a temporary root, the image pulled and unpacked by both first):
+   the whole command each time, interpreter or Go binary start-up included. Target: ≤ 0.6.
+2. The in-process API — ``new_task()``, ``start()``, ``wait()``, ``delete()`` on one container —
+   against bare ``runc run`` of the same bundle (rootfs mounted once). Measured with a shim per
+   task (``Supervisor()``) and with this process reaping its own tasks (``Supervisor(shim=False)``).
+   Target: ≤ 1.2. The API runs three runtime commands (create, start, delete) where ``runc run``
+   runs one, which sets a floor under this ratio; the output shows that floor too.
+
+Medians of ``--runs`` runs after one warm-up; a ratio below 1 means labkit is faster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import labkit
+from labkit.paths import registry_address
+
+
+def median_ms(action: Callable[[int], object], runs: int) -> float:
+    """Median wall time of ``action(i)`` over ``runs`` runs, after one warm-up run, in milliseconds."""
+    action(-1)
+    times = []
+    for i in range(runs):
+        start = time.perf_counter()
+        action(i)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def cli_against_ctr(root: Path, ref: str, runs: int, runtime: str) -> tuple[float, float]:
+    """Medians of ``labkit run --rm`` and ``ctr run --rm`` of ``true``."""
+    from labkit.lab.containerd import Containerd
+
+    labkit = [sys.executable, "-m", "labkit", "--root", str(root / "labkit")]
+    subprocess.run([*labkit, "pull", "--plain-http", ref], check=True, capture_output=True)
+
+    def labkit_run(i: int) -> None:
+        subprocess.run([*labkit, "run", "--rm", "--runtime", runtime, ref, f"bench-{i + 1}", "--", "true"],
+                       check=True)
+
+    with Containerd(root / "ctr") as daemon:
+        daemon.pull(ref)
+        ctr = median_ms(lambda i: daemon.run(ref, f"bench-{i + 1}", "true"), runs)
+    return median_ms(labkit_run, runs), ctr
+
+
+def api_against_runc_run(root: Path, ref: str, runs: int, runtime: str) -> dict[str, float]:
+    """Medians of the task lifecycle through the API (with and without shims) and of bare runc commands."""
+    from labkit import snapshots
+
+    os.environ["LABKIT_ROOT"] = str(root / "api")
+    image = labkit.pull(ref, plain_http=True)
+    results = {}
+    for label, shim in (("API, a shim per task", True), ("API, reaping its own tasks", False)):
+        container = labkit.Supervisor(shim=shim).create_container(f"bench-api-{shim}", image, ["true"],
+                                                                    runtime=runtime)
+
+        def lifecycle(_i: int, container: labkit.supervisor.Container = container) -> None:
+            task = container.new_task()
+            task.start()
+            task.wait()
+            task.delete()
+
+        results[label] = median_ms(lifecycle, runs)
+    rootfs = container.bundle / "rootfs"
+    snapshots.mount_all(container.supervisor.snapshots("overlay").mounts(container.snapshot_key), rootfs)
+    bare = [runtime, "--root", str(root / "bare")]
+    try:
+        results[f"bare {runtime} run"] = median_ms(
+            lambda i: subprocess.run([*bare, "run", "--bundle", str(container.bundle), f"bare-{i + 1}"],
+                                     stdin=subprocess.DEVNULL, check=True), runs)
+
+        def three_commands(i: int) -> None:
+            subprocess.run([*bare, "create", "--bundle", str(container.bundle), f"three-{i + 1}"],
+                           stdin=subprocess.DEVNULL, check=True)
+            subprocess.run([*bare, "start", f"three-{i + 1}"], check=True)
+            while b'"stopped"' not in subprocess.run([*bare, "state", f"three-{i + 1}"], capture_output=True).stdout:
+                time.sleep(0.001)
+            subprocess.run([*bare, "delete", f"three-{i + 1}"], check=True)
+
+        results[f"bare {runtime} create+start+delete (the floor)"] = median_ms(three_commands, runs)
+    finally:
+        snapshots.unmount(rootfs)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--runtime", choices=("runc", "crun"), default="runc")
+    args = parser.parse_args()
+    ref = f"{registry_address()}/lab/busybox:latest"
+    # Every `labkit` start must read bytecode, as an installed package does, even where
+    # PYTHONDONTWRITEBYTECODE is set (it would recompile labkit on every start).
+    compileall.compile_dir(Path(labkit.__file__).parent, quiet=1)
+    with tempfile.TemporaryDirectory(prefix="bench-lifecycle-") as tmp:
+        root = Path(tmp)
+        labkit_ms, ctr_ms = cli_against_ctr(root, ref, args.runs, args.runtime)
+        api = api_against_runc_run(root, ref, args.runs, args.runtime)
+    print(f"1. labkit run --rm: {labkit_ms:6.1f} ms   ctr run --rm: {ctr_ms:6.1f} ms   "
+          f"ratio {labkit_ms / ctr_ms:.2f} (target ≤ 0.6)")
+    bare = api[f"bare {args.runtime} run"]
+    print(f"2. against bare {args.runtime} run ({bare:.1f} ms), ratios (target ≤ 1.2):")
+    for label, ms in api.items():
+        print(f"   {label:45} {ms:6.1f} ms   ratio {ms / bare:.2f}")
+
+
+if __name__ == "__main__":
+    main()
