@@ -116,7 +116,8 @@ class Snapshotter:
             except BaseException:  # no record is written: leave no directory either
                 shutil.rmtree(self._dir(info), ignore_errors=True)
                 raise
-        self._emit("/snapshot/prepare", {"key": key, "parent": parent or ""})
+        if kind == "active":  # containerd publishes prepare, commit and remove; a view has no event of its own
+            self._emit("/snapshot/prepare", {"key": key, "parent": parent or ""})
         return self._mounts(info, parents)
 
     @staticmethod
