@@ -32,7 +32,7 @@ __all__ = ["MOUNT", "version", "groups", "Stats", "Cgroup", "create"]
 
 #: where the cgroup file systems are mounted
 MOUNT = Path("/sys/fs/cgroup")
-#: the v1 hierarchies labkit uses (the first holds its "is it there" answer)
+#: the v1 hierarchies labkit uses; a group exists when its ``memory`` directory does
 _V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
 #: CFS period for CPU limits, in microseconds (the kernel's default, 100 ms)
 _CPU_PERIOD = 100_000
@@ -110,6 +110,7 @@ class Cgroup:
         return self.mount / controller / CGROUP_PARENT / self.name / v1_name
 
     def exists(self) -> bool:
+        """Whether the group is there (v1: its directory in the memory hierarchy)."""
         return self.dirs()[0].is_dir()
 
     def create(self) -> Cgroup:
@@ -135,7 +136,12 @@ class Cgroup:
         return sorted(int(p) for p in (self.dirs()[0] / "cgroup.procs").read_text().split())
 
     def limit(self, *, memory: int | None = None, pids: int | None = None, cpus: float | None = None) -> None:
-        """Set limits: ``memory`` bytes, ``pids`` processes (threads count), ``cpus`` CPUs' worth of time."""
+        """Set limits: ``memory`` bytes, ``pids`` processes (threads count), ``cpus`` CPUs' worth of time.
+
+        Past ``memory`` the kernel reclaims what it can (page cache, swap if the host has
+        any) and then OOM-kills a process of the group. ``cpus`` is a CFS quota per period:
+        0.5 is 50 ms of CPU time in every 100 ms (config-linux.md: CPU, ``quota``/``period``).
+        """
         if memory is not None:
             self._file("memory_limit").write_text(str(memory))
         if pids is not None:
