@@ -24,6 +24,7 @@ and their running tasks again.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from datetime import datetime, timezone
@@ -147,13 +148,18 @@ class Supervisor:
         return images.ImageStore(self.root).get(name)
 
     def create_container(self, id: str, image: images.Image | str, args: list[str] | None = None, *,
-                         runtime: str = "runc", snapshotter: str = "overlay", labels: dict[str, str] | None = None,
+                         runtime: str = "runc", snapshotter: str | None = None, labels: dict[str, str] | None = None,
                          extensions: dict[str, Any] | None = None, **spec_options: Any) -> Container:
         """Record a container: unpack the image, prepare its snapshot, write its bundle's ``config.json``.
 
         ``args`` replaces the image's Entrypoint + Cmd; ``spec_options`` go to
         :func:`labkit.oci.spec_from_image` (hostname, memory, pids, netns_path, ...).
         The spec's cgroup is ``/labkit/<id>`` (paths.py). Nothing runs yet.
+
+        Without root the container is *rootless* (runc's README, "Rootless containers"): a user namespace maps
+        root inside to the caller, there is no cgroup (``cgroupsPath`` unset: an ordinary user may not
+        create one on cgroup v1), and the snapshotter is ``native`` — an ordinary user cannot mount, so
+        ``root.path`` names the snapshot's directory and runc bind-mounts it in the container's namespace.
         """
         validate_id(id)
         directory = self.root / "containers" / id
@@ -162,12 +168,20 @@ class Supervisor:
         self.runtime(runtime)  # fail now, not at the first task, if it is unknown or missing
         if isinstance(image, str):
             image = self.image(image)
-        spec = oci.spec_from_image(image.config, args=args, cgroups_path=f"/{CGROUP_PARENT}/{id}", **spec_options)
+        rootless = os.geteuid() != 0
+        snapshotter = snapshotter or ("native" if rootless else "overlay")
+        if rootless and snapshotter != "native":
+            raise InvalidArgument(f"a rootless container cannot use the {snapshotter} snapshotter: only native "
+                                  "needs no mount by the caller")
+        spec = oci.spec_from_image(image.config, args=args, rootless=rootless,
+                                   cgroups_path=None if rootless else f"/{CGROUP_PARENT}/{id}", **spec_options)
         snapshotter_ = self.snapshots(snapshotter)
         parent = snapshots.unpack(image, snapshotter_)
         directory.mkdir(parents=True)
         try:
-            snapshotter_.prepare(id, parent)
+            mounts = snapshotter_.prepare(id, parent)
+            if rootless:  # native's one bind mount, made by runc itself inside the user namespace
+                spec["root"]["path"] = mounts[0].source
             oci.write_bundle(directory / "bundle", spec)
         except BaseException:
             shutil.rmtree(directory)

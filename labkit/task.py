@@ -57,6 +57,11 @@ def _stdio(directory: Path, name: str, target: Path | int | None) -> tuple[int, 
     return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644), str(path)
 
 
+def _mounts_rootfs(container: Container) -> bool:
+    """Whether the task mounts its snapshot on ``bundle/rootfs`` — or, rootless, ``root.path`` names the snapshot itself."""
+    return not Path(container.spec["root"]["path"]).is_absolute()
+
+
 class Process:
     """One process of a container — an exec'd one here; :class:`Task` is the init process.
 
@@ -163,12 +168,15 @@ class Task(Process):
         rootfs = container.bundle / "rootfs"
         rootfs.mkdir(exist_ok=True)
         mounts = container.supervisor.snapshots(container.snapshotter).mounts(container.snapshot_key)
-        snapshots.mount_all(mounts, rootfs)
+        mounted = _mounts_rootfs(container)
+        if mounted:
+            snapshots.mount_all(mounts, rootfs)
         with milestone_lock(task.dir):
             try:
                 out, err = task._launch({"kind": "init", "bundle": str(container.bundle)}, stdout, stderr)
             except BaseException:
-                snapshots.unmount(rootfs)
+                if mounted:
+                    snapshots.unmount(rootfs)
                 raise
             io = {"stdin": "/dev/null", "stdout": out, "stderr": err, "terminal": False}
             (task.dir / "task.json").write_text(json.dumps({"pid": task.pid, "io": io}))
@@ -242,7 +250,8 @@ class Task(Process):
         self.wait()  # the runtime may say stopped a moment before the shim has published the exit
         record = read_exit(self.dir) or {}
         self.runtime.delete(self.id)
-        snapshots.unmount(self.container.bundle / "rootfs")
+        if _mounts_rootfs(self.container):
+            snapshots.unmount(self.container.bundle / "rootfs")
         for name in ("task.json", "pid", "exit.json", "stdout", "stderr", "lock"):
             (self.dir / name).unlink(missing_ok=True)
         shutil.rmtree(self.dir / "execs", ignore_errors=True)

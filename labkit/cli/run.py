@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("--rm", action="store_true", help="remove the container when its task has exited")
     run.add_argument("-d", "--detach", action="store_true", help="return once the task has started")
     run.add_argument("--runtime", choices=("runc", "crun"), default="runc", help="the OCI runtime (default runc)")
-    run.add_argument("--snapshotter", choices=("overlay", "native"), default="overlay", help="default overlay")
+    run.add_argument("--snapshotter", choices=("overlay", "native"), help="default overlay (native without root)")
     run.add_argument("--plain-http", action="store_true", help="talk HTTP to the registry when pulling")
     run.add_argument("--user", metavar="USER:PASS", help="credentials for the registry when pulling")
     run.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", help="the platform to pull")
