@@ -66,8 +66,7 @@ class Writer:
             self.path.unlink()
             return False
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(self.path, target)
-        _fsync_dir(target.parent)
+        os.rename(self.path, target)  # atomic: readers see no blob or the whole blob, never a part
         return True
 
     def abort(self) -> None:
@@ -81,15 +80,6 @@ class Writer:
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
         if kind is not None or not self._file.closed:
             self.abort()
-
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename durable: the directory entry itself must reach the disk."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Store:
