@@ -16,12 +16,16 @@ and each tool is timed as a whole command, start-up included:
   the layers into its overlayfs snapshotter.
 
 A ratio (labkit's median / the tool's median) at or below 1.0 means labkit is no slower.
+The two commands of a comparison alternate run by run, so that a busy moment of the machine
+hits both; each command's CPU time (user + system) is printed too, as the steadier measure
+of work on a loaded machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -56,9 +60,19 @@ def build_image(size_mb: int) -> builder.BuiltImage:
 
 
 def timed(command: list[str]) -> float:
+    """Wall-clock seconds of ``command``; its CPU seconds (user + system) go to ``CPU``, shown beside."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return wall
+
+
+#: CPU seconds of each timed command, in order. On a busy machine wall-clock times swing with the load;
+#: CPU time is the steadier measure of work (for ctr it misses the daemon, which does the work).
+CPU: list[float] = []
 
 
 def labkit_fetch(ref: str, scratch: Path) -> float:
@@ -91,12 +105,15 @@ def cold(run: Callable[[str, Path], float], ref: str) -> float:
 def compare(title: str, ours: tuple[str, Callable], theirs: tuple[str, Callable], ref: str, runs: int) -> float:
     """Alternate the two commands run by run (so a busy moment of the machine hits both), print medians and the ratio."""
     times: dict[str, list[float]] = {ours[0]: [], theirs[0]: []}
+    cpu: dict[str, list[float]] = {ours[0]: [], theirs[0]: []}
     for _ in range(runs):
         for name, run in (ours, theirs):
             times[name].append(cold(run, ref))
+            cpu[name].append(CPU[-1])
     print(f"{title}:")
     for name, values in times.items():
-        print(f"  {name:30} median {statistics.median(values):6.2f} s   runs: {', '.join(f'{t:.2f}' for t in values)}")
+        print(f"  {name:30} median {statistics.median(values):6.2f} s (CPU {statistics.median(cpu[name]):5.2f} s)"
+              f"   runs: {', '.join(f'{t:.2f}' for t in values)}")
     ratio = statistics.median(times[ours[0]]) / statistics.median(times[theirs[0]])
     print(f"  ratio {ours[0]} / {theirs[0]} = {ratio:.2f}")
     return ratio
