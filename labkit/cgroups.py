@@ -138,12 +138,12 @@ class Cgroup:
     def limit(self, *, memory: int | None = None, pids: int | None = None, cpus: float | None = None) -> None:
         """Set limits: ``memory`` bytes, ``pids`` processes (threads count), ``cpus`` CPUs' worth of time.
 
-        Past ``memory`` the kernel reclaims what it can (page cache, swap if the host has
-        any) and then OOM-kills a process of the group. ``cpus`` is a CFS quota per period:
+        Past ``memory`` the kernel reclaims what it can (page cache; never swap, which is
+        limited too) and then OOM-kills a process of the group. ``cpus`` is a CFS quota per period:
         0.5 is 50 ms of CPU time in every 100 ms (config-linux.md: CPU, ``quota``/``period``).
         """
         if memory is not None:
-            self._file("memory_limit").write_text(str(memory))
+            self._limit_memory(memory)
         if pids is not None:
             self._file("pids_limit").write_text(str(pids))
         if cpus is not None:
@@ -154,6 +154,26 @@ class Cgroup:
                 cpu = self.mount / "cpu" / CGROUP_PARENT / self.name
                 (cpu / "cpu.cfs_period_us").write_text(str(_CPU_PERIOD))
                 (cpu / "cpu.cfs_quota_us").write_text(str(quota))
+
+    def _limit_memory(self, limit: int) -> None:
+        """The memory limit, and no swapping past it (``docker run --memory X --memory-swap X``).
+
+        v2 limits swap on its own (``memory.swap.max``); v1 limits memory and swap together
+        (``memory.memsw.limit_in_bytes``, never below the memory limit: hence the order).
+        The swap files exist only where the kernel accounts for swap.
+        """
+        directory = self.dirs()[0]
+        if self.version == 2:
+            (directory / "memory.max").write_text(str(limit))
+            if (directory / "memory.swap.max").exists():
+                (directory / "memory.swap.max").write_text("0")
+            return
+        memsw = directory / "memory.memsw.limit_in_bytes"
+        if memsw.exists():
+            memsw.write_text("-1")
+        (directory / "memory.limit_in_bytes").write_text(str(limit))
+        if memsw.exists():
+            memsw.write_text(str(limit))
 
     def stats(self) -> Stats:
         """Usage and events now. OOM kills: v1 ``memory.oom_control``'s ``oom_kill``, v2 ``memory.events``."""
