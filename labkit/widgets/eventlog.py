@@ -21,6 +21,8 @@ from ..events import Envelope, Subscription
 __all__ = ["EventLog"]
 
 _STYLE = "font-family: monospace; font-size: 12px; border-collapse: collapse"
+#: a long payload wraps inside its own cell, and the row's other cells stay level with its first line
+_CELL = "padding: 0 8px; vertical-align: top; word-break: break-all"
 
 
 class EventLog(widgets.VBox):
@@ -54,7 +56,7 @@ class EventLog(widgets.VBox):
         state = "following" if not self._subscription.closed else "stopped"
         self._title.value = f"<b>Event log</b> — {self._received} received, {state}"
         rows = "".join(
-            "<tr>" + "".join(f"<td style='padding: 0 8px'>{html.escape(cell)}</td>" for cell in (
+            "<tr>" + "".join(f"<td style='{_CELL}'>{html.escape(cell)}</td>" for cell in (
                 e.timestamp.strftime("%H:%M:%S.%f"), e.namespace, e.topic,
                 json.dumps(e.event, separators=(",", ":")),
             )) + "</tr>"
