@@ -61,6 +61,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     status: int
+    arrived: float  # time.monotonic() when the request arrived, before any delay
 
 
 class FaultProxy:
@@ -149,6 +150,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             pass
 
         def _forward(self) -> None:
+            self.arrived = time.monotonic()
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else None
             fault = proxy._take(self.command, self.path)
@@ -164,7 +166,7 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
 
         def _seen(self, status: int) -> None:
             """Record the request before the client gets its answer, so a test never races the proxy."""
-            proxy._record(Seen(self.command, self.path, dict(self.headers), status))
+            proxy._record(Seen(self.command, self.path, dict(self.headers), status, self.arrived))
 
         def _answer(self, status: int, headers: dict[str, str]) -> None:
             code = {429: "TOOMANYREQUESTS"}.get(status, "UNAVAILABLE")
