@@ -9,7 +9,8 @@ is written in that file (runtime spec, config.md and config-linux.md).
   ``rootless=True``): few capabilities, ``noNewPrivileges``, masked and read-only
   ``/proc`` paths, every device denied, a private pid/net/ipc/uts/mount namespace.
 - ``spec_from_image()`` puts an image's config on top (OCI image spec, config.md:
-  ``Entrypoint + Cmd``, ``Env``, ``WorkingDir``, ``User``) with the options a learner meets.
+  ``Entrypoint + Cmd``, ``Env``, ``WorkingDir``, ``User``) with the options a learner meets,
+  and containerd's default seccomp profile (:mod:`labkit.seccomp`), which ``runc spec`` lacks.
   It only ever *adds* what was asked; the safe defaults stay.
 - ``validate()`` checks a spec against the official JSON schema; ``write_bundle()`` writes it.
 """
@@ -24,6 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from . import seccomp
 from .errors import InvalidArgument, Unavailable
 
 __all__ = [
@@ -46,7 +48,8 @@ DEFAULT_PATH = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 _CAPABILITIES = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
 _NOSUID_NOEXEC_NODEV = ["nosuid", "noexec", "nodev"]
 # config-linux.md's member order, as runc (Go's struct order) writes it
-_LINUX_ORDER = ("uidMappings", "gidMappings", "resources", "cgroupsPath", "namespaces", "maskedPaths", "readonlyPaths")
+_LINUX_ORDER = ("uidMappings", "gidMappings", "resources", "cgroupsPath", "namespaces", "seccomp", "maskedPaths",
+                "readonlyPaths")
 
 
 def default_spec(rootless: bool = False) -> dict[str, Any]:
@@ -192,7 +195,8 @@ def spec_from_image(
     its ``User``. ``memory`` is bytes, ``pids`` a count, ``cpu_quota`` microseconds of CPU
     per 100 ms period. ``namespaces`` lists the types to unshare (default: runc's set);
     ``netns_path`` joins an existing network namespace instead of making a new one.
-    The root filesystem is writable (it is the container's own snapshot).
+    The root filesystem is writable (it is the container's own snapshot). System calls are
+    filtered by containerd's default seccomp profile for the spec's capabilities.
     """
     config = image_config.get("config") or {}
     spec = default_spec(rootless=rootless)
@@ -228,6 +232,7 @@ def spec_from_image(
         linux["resources"].update({kind: value for kind, value in limits.items() if value})
     if cgroups_path is not None:
         linux["cgroupsPath"] = cgroups_path
+    linux["seccomp"] = seccomp.default_profile(process["capabilities"]["bounding"])
     spec["linux"] = {key: linux[key] for key in sorted(linux, key=_LINUX_ORDER.index)}
     return spec
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from labkit import oci
+from labkit import oci, seccomp
 from labkit.errors import InvalidArgument
 
 BUSYBOX = {"config": {"Cmd": ["sh"], "Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]}}
@@ -36,7 +36,8 @@ def assert_safe(spec: dict[str, Any]) -> None:
     assert spec["process"]["capabilities"] == default["process"]["capabilities"]
     assert spec["linux"]["maskedPaths"] == default["linux"]["maskedPaths"]
     assert spec["linux"]["readonlyPaths"] == default["linux"]["readonlyPaths"]
-    assert "seccomp" not in spec["linux"] and "privileged" not in json.dumps(spec)
+    assert spec["linux"]["seccomp"] == seccomp.default_profile(default["process"]["capabilities"]["bounding"])
+    assert "privileged" not in json.dumps(spec)
     if "resources" in spec["linux"]:
         assert spec["linux"]["resources"]["devices"] == [{"allow": False, "access": "rwm"}]
     oci.validate(spec)
@@ -132,7 +133,7 @@ def test_options_a_learner_meets() -> None:
     assert {"type": "network", "path": "/run/netns/labkit-demo"} in spec["linux"]["namespaces"]
     assert len(spec["linux"]["namespaces"]) == 5
     assert spec["linux"]["cgroupsPath"] == "/labkit/demo"
-    assert list(spec["linux"]) == ["resources", "cgroupsPath", "namespaces", "maskedPaths", "readonlyPaths"]
+    assert list(spec["linux"]) == ["resources", "cgroupsPath", "namespaces", "seccomp", "maskedPaths", "readonlyPaths"]
     assert_safe(spec)
 
 
