@@ -88,21 +88,24 @@ class _Fetcher:
                 self._committed(writer.commit(), desc)
         return json.loads(self.store.read(desc.digest))
 
-    def blob(self, desc: Descriptor, progress: Callable[[int], None]) -> None:
-        """Stream one blob into the store; the writer verifies it before it is committed."""
+    def blob(self, desc: Descriptor, progress: Callable[[int], None]) -> bool:
+        """Stream one blob into the store; the writer verifies it before it is committed. ``True`` if new."""
         with self.store.writer(desc.digest, desc.size) as writer:
             self.registry.fetch_blob(self.repository, desc, writer, progress)
-            self._committed(writer.commit(), desc)
+            return writer.commit()
 
     def blobs(self, descs: list[Descriptor], *, progress: bool, label: str) -> None:
-        """Fetch the blobs the store lacks, several at a time, with one progress bar for all of them."""
+        """Fetch the blobs the store lacks, several at a time, with one progress bar for all of them.
+
+        Events are published from this thread, in the manifest's order, as the fetches complete.
+        """
         missing = [desc for desc in dict.fromkeys(descs) if not self.store.exists(desc.digest)]
         with _progress_bar(sum(desc.size for desc in missing), label, progress) as update:
             with ThreadPoolExecutor(max_workers=_CONCURRENT_FETCHES) as pool:
-                futures = [pool.submit(self.blob, desc, update) for desc in missing]
+                futures = [(desc, pool.submit(self.blob, desc, update)) for desc in missing]
                 try:
-                    for future in futures:
-                        future.result()
+                    for desc, future in futures:
+                        self._committed(future.result(), desc)
                 finally:
                     pool.shutdown(cancel_futures=True)
 
