@@ -63,10 +63,18 @@ def _execute(argv: list[str], log: Path | None = None) -> str:
 
 
 def _wait_exit(pidfd: int, timeout: float = EXIT_TIMEOUT) -> None:
-    """Block until the process behind ``pidfd`` has exited (a pidfd polls readable then), and close it."""
+    """Block until the process behind ``pidfd`` has exited (a pidfd polls readable then), and close it.
+
+    If this process has become a child subreaper (the ``labkit`` driver's supervisor
+    makes it one), an orphaned container process is our child: reap it, or it stays a zombie.
+    """
     try:
         if not select.select([pidfd], [], [], timeout)[0]:
             raise FailedPrecondition(f"process did not exit within {timeout:g} s")
+        try:
+            os.waitid(os.P_PIDFD, pidfd, os.WEXITED | os.WNOHANG)
+        except ChildProcessError:
+            pass  # not ours to reap: its own parent (init, a shim) does it
     finally:
         os.close(pidfd)
 
@@ -172,7 +180,11 @@ class CrunDriver(RuncDriver):
 
 
 class LabkitDriver(Driver):
-    """``labkit.Supervisor`` in this process: the calls a notebook makes (design.md, "Python API")."""
+    """``labkit.Supervisor`` in this process: the calls a notebook makes (design.md, "Python API").
+
+    The bench outlives every task it makes and waits for each, so it is their subreaper
+    itself (``Supervisor(shim=False)``, as a notebook kernel may be): no shim start-up per task.
+    """
 
     type = "labkit"
 
@@ -180,7 +192,7 @@ class LabkitDriver(Driver):
         from ..images import pull
         from ..supervisor import Supervisor
 
-        self.supervisor = Supervisor(self.root)
+        self.supervisor = Supervisor(self.root, shim=False)
         self.image = pull(self.suite.image, plain_http=self.suite.plain_http)
         self.tasks: dict[str, Task] = {}
 

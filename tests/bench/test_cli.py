@@ -16,9 +16,9 @@ prefix: {prefix}
 drivers:
   - {{type: runc, threads: 1, iterations: 1}}
   - {{type: crun, threads: 1, iterations: 1}}
-  - {{type: labkit, threads: 1, iterations: 2}}
-  - {{type: labkit-cli, threads: 1, iterations: 1}}
   - {{type: ctr, threads: 1, iterations: 1}}
+  - {{type: labkit-cli, threads: 1, iterations: 1}}
+  - {{type: labkit, threads: 1, iterations: 2}}
 commands: [run, pause, resume, stop, delete]
 """
 
@@ -36,8 +36,8 @@ def test_bench_runs_every_driver_and_prints_both_tables(lab_root: Path, registry
     assert "labkit: bench" not in err, err  # no command failed
     rates, latencies, ratios = out.split("\n\n")
     assert [line.split()[:4] for line in rates.splitlines()[2:]] == [
-        ["runc", "1", "1", "1"], ["crun", "1", "1", "1"], ["labkit", "1", "2", "2"],
-        ["labkit-cli", "1", "1", "1"], ["ctr", "1", "1", "1"]]
+        ["runc", "1", "1", "1"], ["crun", "1", "1", "1"], ["ctr", "1", "1", "1"],
+        ["labkit-cli", "1", "1", "1"], ["labkit", "1", "2", "2"]]
     rows = [line.split() for line in latencies.splitlines()[2:]]
     assert len(rows) == 5 * 5 and all(row[4] == "0" for row in rows)  # no errors
     assert ratios.splitlines()[0] == "labkit's rate against the baselines on run+pause+resume+stop+delete"

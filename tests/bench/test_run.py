@@ -30,13 +30,14 @@ def test_each_iteration_is_a_fresh_container_taken_through_every_command(lab_roo
 @pytest.mark.root
 @pytest.mark.tool("runc")
 def test_a_failed_command_is_counted_and_the_container_cleaned_up(lab_root: Path) -> None:
-    # `sh -c "exit 0"` is gone before `pause` comes: pause fails, the rest is skipped, cleanup deletes it
-    suite = Suite(drivers=(DriverSpec("runc", 1, 2),), commands=LIFECYCLE, args=("true",),
+    # runc cannot exec a program the rootfs lacks: run fails, the rest is skipped, cleanup removes what is left
+    suite = Suite(drivers=(DriverSpec("runc", 1, 2),), commands=LIFECYCLE, args=("/no/such/program",),
                   prefix=f"f{os.getpid()}")
     result = run_driver(suite, suite.drivers[0])
     assert result.completed == 0
-    assert result.errors == {"pause": 2}
-    assert len(result.durations["run"]) == 2 and "stop" not in result.durations
+    assert result.errors == {"run": 2}
+    assert "run" not in result.durations and len(result.messages) == 2
+    assert "/no/such/program" in result.messages[0]
     assert not list((lab_root / "runc").glob(f"f{os.getpid()}-*"))
 
 
