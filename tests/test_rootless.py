@@ -1,0 +1,160 @@
+"""Rootless end to end: an ordinary user pulls, runs, follows the events and deletes, all under its own lab root.
+
+The user is a system user (``useradd --system``, kept between runs: making users is slow
+and harmless). It cannot read the project's virtualenv — on this machine its interpreter
+is a link into ``/root/.pyenv``, and CI's fresh clone may live under ``/root`` too — so,
+once per session, ``labkit.lab.learners.readable_copy`` copies labkit and the distributions
+it imports at run time (httpx, zstandard and what they require, found from their installed
+metadata) into a world-readable temporary directory, and the user runs Debian's
+``/usr/bin/python3`` (the virtualenv's minor version) with that directory on PYTHONPATH.
+Nothing of /root's permissions changes, and no network is needed.
+
+Each test gives the user a fresh HOME (so a fresh ``~/.local/share/labkit``: the lab root
+an ordinary user gets by default, with runc's state in its ``runc/``) and afterwards looks
+at every file on the machine that the user owns and has changed.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import select
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from labkit.lab import learners
+
+USER = "labkit-rootless"
+REF = "lab/busybox:latest"
+LIFECYCLE = ["/snapshot/prepare", "/containers/create", "/tasks/create", "/tasks/start", "/tasks/exit", "/tasks/delete",
+             "/snapshot/remove", "/containers/delete"]
+pytestmark = [pytest.mark.root, pytest.mark.tool("runc"), pytest.mark.registry, pytest.mark.slow]
+
+
+@pytest.fixture(scope="session")
+def site() -> Iterator[Path]:
+    """labkit and its run-time dependencies, readable by every user (once per session)."""
+    directory = Path(tempfile.mkdtemp(prefix="labkit-site-"))
+    try:
+        yield learners.readable_copy(directory)
+    finally:
+        shutil.rmtree(directory)
+
+
+@pytest.fixture
+def home() -> Iterator[Path]:
+    """A fresh home for the user: its lab root will be ``<home>/.local/share/labkit``."""
+    user = learners.ensure_user(USER)
+    directory = Path(tempfile.mkdtemp(prefix="labkit-home-"))
+    (directory / ".local" / "share").mkdir(parents=True)
+    subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(directory)], check=True)
+    try:
+        yield directory
+    finally:
+        shutil.rmtree(directory)
+
+
+def labkit(site: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    out = learners.run_as(USER, list(args), pythonpath=site, env=_env(home))
+    assert out.returncode == 0, f"labkit {' '.join(args)}: {out.stderr}"
+    return out
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {"HOME": str(home), "LABKIT_REGISTRY": os.environ.get("LABKIT_REGISTRY", "127.0.0.1:5000")}
+
+
+def _ref(registry: str) -> str:
+    return f"{registry}/{REF}"
+
+
+def _following(journal: Path) -> bool:
+    """Whether some process holds the journal open (``labkit events`` has subscribed)."""
+    for fd in glob.glob("/proc/[0-9]*/fd/*"):
+        try:
+            if os.readlink(fd) == str(journal):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _written_by(uid: int, since: float) -> list[str]:
+    """Every file on the root filesystem (and /dev/shm) that ``uid`` owns and changed after ``since``."""
+    stamp = tempfile.NamedTemporaryFile(prefix="labkit-stamp-")
+    os.utime(stamp.name, (since, since))
+    with stamp:
+        found = subprocess.run(["find", "/", "/dev/shm", "-xdev", "-user", str(uid), "-newer", stamp.name, "-print"],
+                               capture_output=True, text=True)
+    return sorted(set(found.stdout.split()))
+
+
+def test_pull_run_events_delete_as_an_ordinary_user(site: Path, home: Path, registry: str) -> None:
+    uid = learners.ensure_user(USER).pw_uid
+    lab_root = home / ".local" / "share" / "labkit"
+    since = time.time() - 1
+    digest = labkit(site, home, "pull", "--plain-http", _ref(registry)).stdout.strip()
+    assert digest.startswith("sha256:")
+
+    follower = subprocess.Popen(learners.labkit_command(USER, ["events", "--json", 'event.id==rl1',
+                                                               'event.container_id==rl1', 'event.key==rl1'],
+                                                        pythonpath=site, env=_env(home)),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/")
+    try:
+        deadline = time.monotonic() + 20
+        while not _following(lab_root / "events.jsonl"):
+            assert time.monotonic() < deadline and follower.poll() is None, "labkit events did not subscribe"
+            time.sleep(0.05)
+        run = labkit(site, home, "run", "--rm", _ref(registry), "rl1", "--",
+                     "sh", "-c", "id -u; cat /proc/self/uid_map; ls -ln /bin/busybox")
+        output = b""
+        while b'"/containers/delete"' not in output:
+            assert select.select([follower.stdout], [], [], 10)[0], f"events stopped after {output!r}"
+            output += os.read(follower.stdout.fileno(), 65536)
+    finally:
+        follower.terminate()
+        follower.wait(timeout=10)
+
+    inside_uid, uid_map, busybox = run.stdout.splitlines()
+    assert inside_uid == "0"  # root inside ...
+    assert uid_map.split() == ["0", str(uid), "1"]  # ... is the user outside, and nobody else is mapped
+    assert busybox.split()[2:4] == ["0", "0"]  # the user's own files are root's inside
+    topics = [json.loads(line)["topic"] for line in output.decode().splitlines()]
+    assert [t for t in topics if t in LIFECYCLE] == LIFECYCLE
+    assert (lab_root / "runc").is_dir()  # runc's --root: the user's own, inside the lab root
+    assert not list((lab_root / "containers").iterdir())
+    above = {str(parent) for parent in lab_root.parents}  # changed only by making the lab root in them
+    written = _written_by(uid, since)
+    outside = [path for path in written if path not in above and not Path(path).is_relative_to(lab_root)]
+    assert outside == [], "written outside the lab root"
+    assert str(home) not in Path("/proc/self/mountinfo").read_text()  # nothing mounted on the host
+    assert not glob.glob("/sys/fs/cgroup/*/labkit/rl1")  # and no cgroup made
+
+
+@pytest.mark.tool("crun")
+def test_crun_runs_the_same_rootless_bundle(site: Path, home: Path, registry: str) -> None:
+    labkit(site, home, "pull", "--plain-http", _ref(registry))
+    labkit(site, home, "run", "-d", "--runtime", "crun", _ref(registry), "rl2", "--", "sleep", "30")
+    try:
+        info = json.loads(labkit(site, home, "containers", "info", "rl2").stdout)
+        spec = info["spec"]
+        assert info["snapshotter"] == "native"
+        assert "cgroupsPath" not in spec["linux"] and "resources" not in spec["linux"]
+        assert {"type": "user"} in spec["linux"]["namespaces"]
+        assert {"type": "network"} not in spec["linux"]["namespaces"]  # the host's network: no one to configure another
+        assert Path(spec["root"]["path"]).is_absolute()  # the snapshot itself: crun binds it, no mount by the user
+        assert "rl2" in labkit(site, home, "tasks", "ls").stdout
+    finally:
+        labkit(site, home, "tasks", "kill", "--signal", "KILL", "rl2")
+        deadline = time.monotonic() + 10
+        while "STOPPED" not in labkit(site, home, "tasks", "ls").stdout and time.monotonic() < deadline:
+            time.sleep(0.1)
+        labkit(site, home, "tasks", "delete", "rl2")
+        labkit(site, home, "containers", "delete", "rl2")
