@@ -51,7 +51,8 @@ def split_digest(digest: str) -> tuple[str, str]:
     if algorithm not in _HEX_LENGTH:
         raise InvalidArgument(f"unsupported digest algorithm {algorithm!r} in {digest!r} (sha256 or sha512)")
     if len(encoded) != _HEX_LENGTH[algorithm] or not re.fullmatch(r"[0-9a-f]+", encoded):
-        raise InvalidArgument(f"invalid digest {digest!r}: {algorithm} needs {_HEX_LENGTH[algorithm]} lowercase hex digits")
+        digits = _HEX_LENGTH[algorithm]
+        raise InvalidArgument(f"invalid digest {digest!r}: {algorithm} needs {digits} lowercase hex digits")
     return algorithm, encoded
 
 

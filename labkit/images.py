@@ -150,7 +150,8 @@ def pull(
     reference = Reference.parse(ref)
     want = Platform.parse(platform) if platform else Platform.host()
     images = ImageStore()
-    with Registry(reference.api_host, plain_http=plain_http, credentials=_credentials(user), transcript=transcript) as registry:
+    credentials = _credentials(user)
+    with Registry(reference.api_host, plain_http=plain_http, credentials=credentials, transcript=transcript) as registry:
         fetcher = _Fetcher(registry, reference.path, images.content, publish)
         target = registry.resolve(reference)
         manifest_desc = target

@@ -21,7 +21,8 @@ def add_pull_options(parser: argparse.ArgumentParser) -> None:
     """The options every command that pulls takes (``pull``, ``unpack``, ``run``): design.md, "Command line"."""
     parser.add_argument("--plain-http", action="store_true", help="talk HTTP, not HTTPS, to the registry")
     parser.add_argument("--user", metavar="USER:PASS", help="credentials for the registry")
-    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", help="the platform to pick from an index (default: this host's)")
+    parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]",
+                        help="the platform to pick from an index (default: this host's)")
     parser.add_argument("ref", metavar="REF", help="image reference, e.g. 127.0.0.1:5000/lab/busybox:latest")
 
 

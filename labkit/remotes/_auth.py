@@ -61,7 +61,8 @@ class Authorizer:
         response = self.transport.send(request, stream=stream)
         if response.status_code == 401:
             response.close()
-            raise PermissionDenied(f"{request.url.netloc.decode()} refused {self._who()} ({request.method} {request.url.path})")
+            host = request.url.netloc.decode()
+            raise PermissionDenied(f"{host} refused {self._who()} ({request.method} {request.url.path})")
         return response
 
     def _who(self) -> str:

@@ -98,7 +98,9 @@ class Registry:
     def close(self) -> None:
         self.auth.transport.client.close()
 
-    def _request(self, method: str, url: str, *, scope: str = "", headers: dict | None = None, stream: bool = False) -> httpx.Response:
+    def _request(
+        self, method: str, url: str, *, scope: str = "", headers: dict | None = None, stream: bool = False
+    ) -> httpx.Response:
         request = self.auth.transport.client.build_request(method, url, headers=headers)
         return self.auth.send(request, scope=scope, stream=stream)
 
