@@ -60,9 +60,9 @@ class Reference:
         if not text or text != text.strip():
             raise InvalidArgument(f"invalid reference {text!r}: empty or surrounded by spaces")
         domain, rest = _split_domain(text)
-        if rest != rest.lower() and _REFERENCE.fullmatch(f"{domain}/{rest.lower()}"):
-            raise InvalidArgument(f"invalid reference {text!r}: repository name must be lowercase")
         match = _REFERENCE.fullmatch(f"{domain}/{rest}")
+        if not match and _REFERENCE.fullmatch(f"{domain}/{rest.lower()}"):
+            raise InvalidArgument(f"invalid reference {text!r}: repository name must be lowercase")
         if not match:
             raise InvalidArgument(f"invalid reference {text!r}: expected [DOMAIN/]PATH[:TAG][@DIGEST]")
         path, tag, digest = match["path"], match["tag"], match["digest"]

@@ -69,6 +69,13 @@ def test_docker_schema2_image(registry: str, lab_root: Path) -> None:
     assert len(image.layers) == len(image.config["rootfs"]["diff_ids"]) > 1
 
 
+def test_pull_by_digest(registry: str, lab_root: Path) -> None:
+    by_tag = pull(f"{registry}/lab/multiarch", plain_http=True)
+    pinned = pull(f"{registry}/lab/multiarch@{by_tag.target.digest}", plain_http=True)
+    assert pinned.name == f"{registry}/lab/multiarch@{by_tag.target.digest}"
+    assert pinned.target == by_tag.target and pinned.manifest == by_tag.manifest
+
+
 def test_missing_tag(registry: str, lab_root: Path) -> None:
     with pytest.raises(labkit.NotFound, match="lab/busybox:missing"):
         pull(f"{registry}/lab/busybox:missing", plain_http=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from labkit.errors import InvalidArgument
 from labkit.reference import Reference
@@ -17,6 +19,8 @@ DIGEST = "sha256:" + "ab" * 32
     ("index.docker.io/busybox", "docker.io/library/busybox:latest"),
     ("someone/tool", "docker.io/someone/tool:latest"),
     ("quay.io/org/app:v1.2-rc_3", "quay.io/org/app:v1.2-rc_3"),
+    ("busybox:Latest", "docker.io/library/busybox:Latest"),
+    ("Registry.Example/app", "Registry.Example/app:latest"),
     ("localhost/app", "localhost/app:latest"),
     ("localhost:5000/app", "localhost:5000/app:latest"),
     ("127.0.0.1:5000/lab/busybox", "127.0.0.1:5000/lab/busybox:latest"),
@@ -54,3 +58,21 @@ def test_parts() -> None:
 def test_invalid_references_say_why(text: str, message: str) -> None:
     with pytest.raises(InvalidArgument, match=message):
         Reference.parse(text)
+
+
+_component = st.from_regex(r"[a-z0-9]{1,8}(?:[._-][a-z0-9]{1,8}){0,2}", fullmatch=True)
+_references = st.builds(
+    lambda domain, path, tag, digest: f"{domain}{'/'.join(path)}{tag}{digest}",
+    st.sampled_from(["", "docker.io/", "localhost/", "127.0.0.1:5000/", "quay.io/", "registry.example:443/"]),
+    st.lists(_component, min_size=1, max_size=3),
+    st.one_of(st.just(""), st.from_regex(r":[\w][\w.-]{0,20}", fullmatch=True)),
+    st.one_of(st.just(""), st.from_regex(r"@sha256:[0-9a-f]{64}", fullmatch=True)),
+)
+
+
+@given(_references)
+def test_normalising_is_idempotent(text: str) -> None:
+    """A normalised reference parses to itself: what labkit stores as a name can be parsed again."""
+    ref = Reference.parse(text)
+    assert Reference.parse(str(ref)) == ref
+    assert ref.tag or ref.digest
