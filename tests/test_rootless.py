@@ -103,9 +103,8 @@ def test_pull_run_events_delete_as_an_ordinary_user(site: Path, home: Path, regi
     digest = labkit(site, home, "pull", "--plain-http", _ref(registry)).stdout.strip()
     assert digest.startswith("sha256:")
 
-    follower = subprocess.Popen(learners.labkit_command(USER, ["events", "--json", 'event.id==rl1',
-                                                               'event.container_id==rl1', 'event.key==rl1'],
-                                                        pythonpath=site, env=_env(home)),
+    events = ["-m", "labkit", "events", "--json", "event.id==rl1", "event.container_id==rl1", "event.key==rl1"]
+    follower = subprocess.Popen(learners.command(USER, events, pythonpath=site, env=_env(home)),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/")
     try:
         deadline = time.monotonic() + 20

@@ -26,7 +26,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-__all__ = ["LEARNER", "RUNTIME_DISTRIBUTIONS", "ensure_user", "readable_copy", "labkit_command", "run_as"]
+__all__ = ["LEARNER", "RUNTIME_DISTRIBUTIONS", "ensure_user", "readable_copy", "command", "run_as"]
 
 #: the system user a root session runs rootless labkit as
 LEARNER = "labkit-learner"
@@ -86,8 +86,8 @@ def readable_copy(destination: Path, distributions: Iterable[str] = RUNTIME_DIST
     return destination
 
 
-def labkit_command(user: str, args: list[str], *, pythonpath: Path, env: Mapping[str, str] | None = None) -> list[str]:
-    """The argv that runs ``python3 -m labkit ARGS`` as ``user`` in a clean environment.
+def command(user: str, args: list[str], *, pythonpath: Path, env: Mapping[str, str] | None = None) -> list[str]:
+    """The argv that runs ``python3 ARGS`` as ``user`` in a clean environment.
 
     The environment holds only HOME (the user's, so the lab root is ``~/.local/share/labkit``),
     PATH and PYTHONPATH (the readable copy); ``env`` adds to it (``HOME`` for a fresh lab root,
@@ -96,12 +96,11 @@ def labkit_command(user: str, args: list[str], *, pythonpath: Path, env: Mapping
     python = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
     variables = {"HOME": pwd.getpwnam(user).pw_dir, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
                  "PYTHONPATH": str(pythonpath), "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", **(env or {})}
-    return ["runuser", "-u", user, "--", "env", "-i", *(f"{k}={v}" for k, v in variables.items()),
-            python, "-m", "labkit", *args]
+    return ["runuser", "-u", user, "--", "env", "-i", *(f"{k}={v}" for k, v in variables.items()), python, *args]
 
 
 def run_as(user: str, args: list[str], *, pythonpath: Path, env: Mapping[str, str] | None = None,
            timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run ``labkit ARGS`` as ``user`` (:func:`labkit_command`) and wait for it; output is captured as text."""
-    return subprocess.run(labkit_command(user, args, pythonpath=pythonpath, env=env), capture_output=True, text=True,
-                          cwd="/", timeout=timeout)
+    """Run ``labkit ARGS`` as ``user`` (:func:`command`) and wait for it; output is captured as text."""
+    return subprocess.run(command(user, ["-m", "labkit", *args], pythonpath=pythonpath, env=env),
+                          capture_output=True, text=True, cwd="/", timeout=timeout)
