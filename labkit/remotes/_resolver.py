@@ -165,6 +165,7 @@ class Registry:
             response = self._request("GET", url, scope=f"repository:{repository}:pull", headers=headers, stream=True)
             try:
                 if response.status_code not in (200, 206):
+                    response.read()  # streamed: _error reads the registry's JSON error from the body
                     raise _error(response, f"fetching blob {desc.digest}")
                 skip = start if response.status_code == 200 else 0
                 for chunk in response.iter_raw():

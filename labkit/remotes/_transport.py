@@ -56,14 +56,14 @@ class Transport:
             last = attempt == self.attempts
             try:
                 response = self._follow(request)
+                if not stream:
+                    response.read()  # inside the try: a body cut short is a dropped connection, retried too
             except httpx.TransportError as err:
                 if last:
                     raise Unavailable(f"{request.method} {request.url}: {err or type(err).__name__}") from None
                 time.sleep(delay)
             else:
                 if response.status_code not in _RETRY_STATUSES or last:
-                    if not stream:
-                        response.read()
                     return response
                 response.close()
                 time.sleep(_retry_after(response, delay))
