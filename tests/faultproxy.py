@@ -6,6 +6,8 @@ server (the lab registry, containerd's endpoints, ...) without mocking either::
     with FaultProxy("127.0.0.1:5000") as proxy:
         proxy.status(429, match="/manifests/", headers={"Retry-After": "1"})
         proxy.cut(match="/blobs/", after=4096)        # drop the connection after 4 KiB of body
+        proxy.truncate(match="/blobs/", after=4096)   # a whole response, but of 4 KiB only
+        proxy.drop(match="/manifests/")               # close the connection without an answer
         proxy.tamper(match="/blobs/")                 # flip the first byte of the body
         proxy.delay(0.5, match="/v2/$")
         proxy.redirect("http://localhost:5000", match="/blobs/")  # 307 to another origin
@@ -37,7 +39,8 @@ _CHUNK = 64 * 1024
 
 @dataclass
 class Fault:
-    """One misbehaviour: ``kind`` is ``status``, ``cut``, ``tamper``, ``delay``, ``redirect`` or ``ignore-range``."""
+    """One misbehaviour: ``kind`` is ``status``, ``cut``, ``truncate``, ``drop``, ``tamper``, ``delay``,
+    ``redirect`` or ``ignore-range``."""
 
     kind: str
     match: str = ""  # a regular expression searched in the request path
@@ -45,7 +48,7 @@ class Fault:
     times: int = 1
     status: int = 503
     headers: dict[str, str] = field(default_factory=dict)
-    after: int = 0  # cut: body bytes sent before the connection drops
+    after: int = 0  # cut, truncate: body bytes sent before the connection drops or the body ends
     seconds: float = 0.0  # delay: how long to wait before forwarding
     location: str = ""  # redirect: the base URL the request's path is appended to
 
@@ -91,6 +94,14 @@ class FaultProxy:
     def cut(self, *, match: str = "", method: str | None = "GET", times: int = 1, after: int = 0) -> Fault:
         """Forward, but drop the connection after ``after`` bytes of the response body."""
         return self.add(Fault("cut", match, method, times, after=after))
+
+    def truncate(self, *, match: str = "", method: str | None = "GET", times: int = 1, after: int = 0) -> Fault:
+        """Forward, but end the body after ``after`` bytes, with a ``Content-Length`` that says so: no error in HTTP."""
+        return self.add(Fault("truncate", match, method, times, after=after))
+
+    def drop(self, *, match: str = "", method: str | None = None, times: int = 1) -> Fault:
+        """Close the connection without sending any answer (a server that crashed or a reset)."""
+        return self.add(Fault("drop", match, method, times))
 
     def tamper(self, *, match: str = "", method: str | None = "GET", times: int = 1) -> Fault:
         """Forward, but flip the bits of the first byte of the response body (same length, wrong digest)."""
@@ -157,7 +168,10 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             status = fault.status if fault and fault.kind in ("status", "redirect") else 0
             if fault and fault.kind == "delay":
                 time.sleep(fault.seconds)
-            if fault and fault.kind == "redirect":
+            if fault and fault.kind == "drop":
+                self._seen(0)
+                self.close_connection = True
+            elif fault and fault.kind == "redirect":
                 self._answer(status, {"Location": fault.location + self.path})
             elif status:
                 self._answer(status, fault.headers)
@@ -189,13 +203,16 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 response = upstream.getresponse()
                 chunked = response.getheader("Content-Length") is None and self.command != "HEAD"
                 data = response.read() if chunked else b""
+                length = str(len(data)) if chunked else response.getheader("Content-Length")
+                if fault and fault.kind == "truncate" and length is not None:
+                    length = str(min(int(length), fault.after))
                 self._seen(response.status)
                 self.send_response(response.status, response.reason)
                 for name, value in response.getheaders():
-                    if name.lower() not in _HOP_BY_HOP and not (chunked and name.lower() == "content-length"):
+                    if name.lower() not in _HOP_BY_HOP and name.lower() != "content-length":
                         self.send_header(name, value)
-                if chunked:
-                    self.send_header("Content-Length", str(len(data)))
+                if length is not None:
+                    self.send_header("Content-Length", length)
                 self.end_headers()
                 if self.command != "HEAD":
                     self._stream(response, data if chunked else None, fault)
@@ -209,11 +226,12 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             for chunk in chunks:
                 if kind == "tamper" and sent == 0 and chunk:
                     chunk = bytes([chunk[0] ^ 0xFF]) + chunk[1:]
-                if kind == "cut" and sent + len(chunk) >= fault.after:
+                if kind in ("cut", "truncate") and sent + len(chunk) >= fault.after:
                     self.wfile.write(chunk[: fault.after - sent])
                     self.wfile.flush()
-                    self.connection.shutdown(socket.SHUT_RDWR)
-                    self.close_connection = True
+                    if kind == "cut":
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        self.close_connection = True
                     return
                 self.wfile.write(chunk)
                 sent += len(chunk)
