@@ -2,7 +2,10 @@
 
 A bundle is a directory holding ``config.json`` and a root filesystem (runtime spec,
 bundle.md). The default one is as small as a container gets: busybox-static and the
-symlinks ``busybox --install -s`` makes, under the config ``runc spec`` writes.
+symlinks ``busybox --install -s`` makes, under the config ``runc spec`` writes plus
+containerd's default seccomp profile (:mod:`labkit.seccomp`) — which labkit gives
+every container, so that the bare runtimes are timed running the same container:
+runc compiles the filter at every start, and that is several milliseconds.
 
 Every container needs its own ``config.json``, because the lab's cgroups are
 ``/labkit/<id>`` (paths.py) and the path is in the config (runtime spec,
@@ -18,6 +21,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from .. import seccomp
 from ..errors import Unavailable
 from ..paths import CGROUP_PARENT
 
@@ -53,6 +57,7 @@ def default_bundle(directory: Path) -> Path:
     spec = json.loads(config.read_text())
     spec["process"]["terminal"] = False  # detached: no console to hand over
     spec["root"]["readonly"] = True      # shared by every container of the run
+    spec["linux"]["seccomp"] = seccomp.default_profile(spec["process"]["capabilities"]["bounding"])
     config.write_text(json.dumps(spec, indent=2))
     return directory
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -49,3 +50,18 @@ def test_wait_sees_a_process_exit_by_itself(lab_root: Path) -> None:
     result = run_driver(suite, suite.drivers[0])
     assert result.messages == [] and result.completed == 2
     assert len(result.durations["wait"]) == 2
+
+
+@pytest.mark.root
+@pytest.mark.tool("runc")
+def test_the_default_bundle_runs_what_labkit_runs(lab_root: Path) -> None:
+    from labkit.bench.bundle import container_bundle, default_bundle
+
+    base = default_bundle(lab_root / "bundle")
+    assert (base / "rootfs/bin/sleep").is_symlink()  # busybox --install -s
+    spec = json.loads(container_bundle(base, lab_root / "one", "bench-0-0", ["sleep", "1"]).joinpath(
+        "config.json").read_text())
+    assert spec["linux"]["cgroupsPath"] == "/labkit/bench-0-0"
+    assert spec["linux"]["seccomp"]["defaultAction"] == "SCMP_ACT_ERRNO"  # containerd's profile, as labkit's
+    assert spec["root"] == {"path": str(base / "rootfs"), "readonly": True}
+    assert spec["process"]["args"] == ["sleep", "1"] and spec["process"]["terminal"] is False
