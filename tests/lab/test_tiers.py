@@ -1,4 +1,4 @@
-"""A notebook in the inspect tier: its privileged cells say why they are skipped, the others run.
+"""Notebooks in the inspect tier: their privileged cells say why they are skipped, the others run.
 
 The kernel really is on a host without root and without user namespaces, not merely told
 so with ``$LABKIT_TIER``: it starts in a user namespace A (mapping only root, so that A's
@@ -46,8 +46,10 @@ def _outputs(cell: nbformat.NotebookNode) -> str:
 @pytest.mark.root
 @pytest.mark.registry
 @pytest.mark.slow
-def test_notebook_07_in_the_inspect_tier_skips_its_runc_cells_and_runs_the_rest(inspect_kernel: KernelManager) -> None:
-    nb = nbformat.read(NOTEBOOKS / "07-runtime-bundle.ipynb", as_version=4)
+@pytest.mark.parametrize("name", ["07-runtime-bundle", "14-rootless"])  # cells that need full, and rootless
+def test_a_notebook_in_the_inspect_tier_skips_what_it_cannot_do_and_runs_the_rest(
+        name: str, inspect_kernel: KernelManager) -> None:
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     code = [cell for cell in nb.cells if cell.cell_type == "code"]
     code[0].source += "\nfrom labkit.lab.doctor import tier\nprint('tier:', tier())"
     NotebookClient(nb, km=inspect_kernel, timeout=60, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
