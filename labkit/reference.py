@@ -30,10 +30,7 @@ _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
 _TAG = r"[\w][\w.-]{0,127}"
-_REFERENCE = re.compile(
-    rf"(?:(?P<domain>{_DOMAIN})/)?(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)"
-    rf"(?::(?P<tag>{_TAG}))?(?:@(?P<digest>[^@]+))?"
-)
+_REMAINDER = re.compile(rf"(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)(?::(?P<tag>{_TAG}))?(?:@(?P<digest>[^@]+))?")
 _NAME_MAX = 255
 
 
@@ -60,8 +57,10 @@ class Reference:
         if not text or text != text.strip():
             raise InvalidArgument(f"invalid reference {text!r}: empty or surrounded by spaces")
         domain, rest = _split_domain(text)
-        match = _REFERENCE.fullmatch(f"{domain}/{rest}")
-        if not match and _REFERENCE.fullmatch(f"{domain}/{rest.lower()}"):
+        if not re.fullmatch(_DOMAIN, domain):
+            raise InvalidArgument(f"invalid reference {text!r}: {domain!r} is not a valid registry host")
+        match = _REMAINDER.fullmatch(rest)
+        if not match and _REMAINDER.fullmatch(rest.lower()):
             raise InvalidArgument(f"invalid reference {text!r}: repository name must be lowercase")
         if not match:
             raise InvalidArgument(f"invalid reference {text!r}: expected [DOMAIN/]PATH[:TAG][@DIGEST]")
