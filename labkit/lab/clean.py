@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from .. import snapshots
 from ..paths import BRIDGE, CGROUP_PARENT, NETNS_PREFIX, VETH_PREFIX, default_root
 from .containerd import Containerd
 
@@ -127,6 +128,16 @@ def _records(root: Path) -> Iterator[str]:
         yield f"removed container record {record.name}"
 
 
+def _snapshots(root: Path) -> Iterator[str]:
+    """Active snapshots and views: containers' writable layers, unpacks cut short. Committed layers stay."""
+    for name in ("overlay", "native"):
+        snapshotter = snapshots.get(name, root)
+        for info in snapshotter.list():
+            if info.kind != "committed":  # nothing is ever on top of an active snapshot or a view
+                snapshotter.remove(info.name)
+                yield f"removed {name} snapshot {info.name!r}"
+
+
 def clean(root: Path | None = None) -> list[str]:
     """Remove every container, cgroup, mount and network object the lab made; say what went."""
     root = root or default_root()
@@ -139,4 +150,5 @@ def clean(root: Path | None = None) -> list[str]:
     if os.geteuid() == 0:
         done += _network()
     done += _records(root)
+    done += _snapshots(root)
     return done or ["nothing to clean"]
