@@ -1,0 +1,157 @@
+"""Crash recovery: the process that started the tasks dies (kill -9), the lab recovers and cleans up.
+
+A notebook kernel or a ``labkit`` command killed mid-lesson must not take its
+containers down with it, nor leave them unreachable: each task runs under its own
+shim, and everything the supervisor knows is on disk. A new ``Supervisor`` finds the
+containers again, reports each task's true status (the runtime's, or the exit its
+shim recorded), can kill and delete them, and their exits are published once each.
+``labkit lab clean`` then removes whatever a crash left half-made.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from labkit import images, snapshots
+from labkit.events.journal import Journal
+from labkit.lab import clean as lab_clean
+from labkit.lab.clean import clean
+from labkit.paths import CGROUP_PARENT
+from labkit.runtime import Runtime
+from labkit.supervisor import Supervisor
+
+pytestmark = [pytest.mark.root, pytest.mark.registry, pytest.mark.tool("runc")]
+
+IMAGE = "127.0.0.1:5000/lab/busybox:latest"
+
+#: the doomed process: five running tasks, one created and never started, then containers made without end
+CHILD = """
+import itertools, sys
+from labkit.supervisor import Supervisor
+prefix, image = sys.argv[1], sys.argv[2]
+sup = Supervisor()
+for n in range(5):
+    sup.create_container(f"{prefix}-{n}", image, ["sleep", "600"]).new_task().start()
+sup.create_container(f"{prefix}-created", image, ["sleep", "600"]).new_task()
+print("ready", flush=True)
+for n in itertools.count():  # killed somewhere in here: a container half made
+    sup.create_container(f"{prefix}-loop{n}", image, ["sleep", "600"]).new_task().start()
+"""
+
+
+def _shims(root: Path) -> list[int]:
+    """Live shim processes working for this lab root."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"labkit.shim" in cmdline and any(str(root).encode() in part for part in cmdline):
+            found.append(int(proc.name))
+    return found
+
+
+def _only_our_own_if_others_are_at_work(monkeypatch: pytest.MonkeyPatch, prefix: str) -> None:
+    """``lab clean`` sweeps every cgroup under ``labkit/`` and the lab's network, whoever made them.
+
+    On a machine where other tests (another developer's run) have containers of their
+    own, let the sweep see only this test's cgroups and leave the network alone; in CI,
+    where this run is alone, clean runs whole.
+    """
+    groups = [parent / name for parent in lab_clean.CGROUP_MOUNT.glob(f"*/{CGROUP_PARENT}") for name in _names(parent)]
+    ours = [group for group in groups if group.name.startswith(prefix)]
+    if len(ours) != len(groups):
+        monkeypatch.setattr(lab_clean, "_lab_cgroups", lambda: ours)
+        monkeypatch.setattr(lab_clean, "_network", lambda: iter(()))
+
+
+def _names(directory: Path) -> list[str]:
+    try:
+        return os.listdir(directory)
+    except FileNotFoundError:  # another run removed it meanwhile
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+@pytest.fixture
+def prefix(lab_root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """This test's container ids start with it; whatever a failure leaves, clean removes afterwards."""
+    prefix = f"crash-{uuid.uuid4().hex[:6]}"
+    yield prefix
+    _only_our_own_if_others_are_at_work(monkeypatch, prefix)
+    clean(lab_root)
+
+
+def test_tasks_outlive_a_killed_supervisor_and_a_new_one_takes_over(lab_root: Path, registry: str, prefix: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    snapshots.unpack(images.pull(f"{registry}/lab/busybox:latest", plain_http=True), snapshots.get("overlay"))
+    doomed = subprocess.Popen([sys.executable, "-c", CHILD, prefix, IMAGE], stdout=subprocess.PIPE, text=True)
+    try:
+        assert doomed.stdout.readline() == "ready\n"
+        time.sleep(0.3)  # let it get into the middle of making another one
+    finally:
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait()
+    running = [f"{prefix}-{n}" for n in range(5)]
+
+    # The containers keep running under their shims; a new supervisor finds them, with their true status.
+    sup = Supervisor()
+    sub = sup.subscribe('topic=="/tasks/exit"')
+    found = {container.id: container for container in sup.containers()}
+    assert set(running) | {f"{prefix}-created"} <= set(found)
+    pids = {id: found[id].task().pid for id in running}
+    assert all(_alive(pid) for pid in pids.values())
+    assert [found[id].task().status() for id in running] == ["running"] * 5
+    assert found[f"{prefix}-created"].task().status() == "created"
+
+    # One dies while nobody is watching: its shim still records and publishes the exit.
+    os.kill(pids[running[0]], signal.SIGKILL)
+    assert found[running[0]].task().wait() == 128 + signal.SIGKILL
+    assert found[running[0]].task().status() == "stopped"
+
+    # The new supervisor kills and deletes the others; every exit is published exactly once.
+    for id in [*running[1:], f"{prefix}-created"]:
+        task = found[id].task()
+        task.kill(signal.SIGKILL)
+        assert task.wait() == 128 + signal.SIGKILL
+    for id in [*running, f"{prefix}-created"]:
+        assert found[id].task().delete()["exit_status"] == 128 + signal.SIGKILL
+        found[id].delete()
+    exits = Counter(envelope.event["container_id"] for envelope in Journal(lab_root / "events.jsonl").read()
+                    if envelope.topic == "/tasks/exit")
+    assert all(exits[id] == 1 for id in [*running, f"{prefix}-created"]), exits
+    assert {envelope.event["container_id"] for envelope in iter(lambda: sub.recv(timeout=0.5), None)} >= set(running[1:])
+
+    # What the crash left half-made (the loop's containers), clean removes, down to the snapshots.
+    _only_our_own_if_others_are_at_work(monkeypatch, prefix)
+    report = clean(lab_root)
+    assert any("container record" in line for line in report), report
+    assert Runtime("runc", lab_root / "runc").list() == []
+    assert not (lab_root / "containers").exists() or list((lab_root / "containers").iterdir()) == []
+    assert [info.kind for info in snapshots.get("overlay").list()] == ["committed"]
+    assert str(lab_root) not in Path("/proc/self/mountinfo").read_text()
+    assert not list(Path("/sys/fs/cgroup/pids", CGROUP_PARENT).glob(f"{prefix}-*"))
+    deadline = time.monotonic() + 5
+    while _shims(lab_root) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _shims(lab_root) == []
+    again = sup.create_container(f"{prefix}-loop0", IMAGE, ["true"])  # its id and snapshot key are free again
+    again.delete()
