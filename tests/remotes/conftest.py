@@ -126,6 +126,7 @@ class TokenServer:
         pem = "".join(line for line in self.cert.read_text().splitlines() if "-----" not in line)
         self._x5c = [pem]  # base64 DER, as the JOSE x5c header wants (RFC 7515 section 4.1.6)
         self.requests: list[dict] = []  # {"account", "scope", "status"} per token request
+        self.expires_in = 300  # seconds: the lifetime the server announces for its tokens
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.realm = f"http://127.0.0.1:{self._server.server_address[1]}/token"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
@@ -163,7 +164,7 @@ class TokenServer:
                     account, _, password = base64.b64decode(auth.split(" ", 1)[1]).decode().partition(":")
                     status = 200 if (account, password) == (USER, PASSWORD) else 401
                 server.requests.append({"account": account, "scope": query.get("scope", []), "status": status})
-                body = json.dumps({"token": server.token(account, query.get("scope", [])), "expires_in": 300}
+                body = json.dumps({"token": server.token(account, query.get("scope", [])), "expires_in": server.expires_in}
                                   if status == 200 else {"details": "bad credentials"}).encode()  # fmt: skip
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

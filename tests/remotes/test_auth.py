@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import labkit
+from labkit.reference import Reference
 from labkit.remotes import Challenge, Registry, Transcript
 
 from faultproxy import FaultProxy
@@ -58,6 +61,20 @@ def test_bearer_anonymous_pull(token_registry: str, token_server: TokenServer, l
 def test_bearer_pull_with_credentials(token_registry: str, token_server: TokenServer, lab_root) -> None:
     image = labkit.pull(f"{token_registry}/private/small", plain_http=True, user=CREDENTIALS)
     assert image.layers and token_server.requests[-1]["account"] == USER
+
+
+def test_an_expired_token_is_fetched_again(token_registry: str, token_server: TokenServer,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setattr(token_server, "expires_in", 1)
+    ref = Reference.parse(f"{token_registry}/public/small")
+    before = len(token_server.requests)
+    with Registry(token_registry, plain_http=True) as client:
+        client.resolve(ref)
+        client.resolve(ref)  # the token is still fresh: no new one
+        assert len(token_server.requests) == before + 1
+        time.sleep(1.1)
+        client.resolve(ref)
+    assert len(token_server.requests) == before + 2
 
 
 def test_bearer_anonymous_is_refused_a_private_repository(token_registry: str, lab_root) -> None:
