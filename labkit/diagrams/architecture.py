@@ -23,7 +23,7 @@ COURSE = (
     ("04-container-from-scratch", "A container from scratch", "from scratch"),
     ("05-registry", "Talking to a registry", "images"),
     ("06-layers-and-snapshots", "Layers and snapshots", "images"),
-    ("07-bundle-and-runc", "The runtime bundle and runc", "runtime"),
+    ("07-runtime-bundle", "The runtime bundle and runc", "runtime"),
     ("08-supervisor-and-events", "The supervisor and its events", "runtime"),
     ("09-exec-signals-pause", "Exec, signals, pause", "runtime"),
     ("10-metrics", "Metrics", "operations"),
