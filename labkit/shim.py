@@ -43,7 +43,8 @@ from .runtime import Runtime
 if TYPE_CHECKING:
     from .events import Exchange
 
-__all__ = ["Launched", "Reaper", "launch", "milestone_lock", "read_exit", "exit_status", "main"]
+__all__ = ["Launched", "Reaper", "launch", "milestone_lock", "read_exit", "reaper_gone", "record_lost_exit",
+           "alive", "exit_status", "main"]
 
 _PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
@@ -105,6 +106,7 @@ class Reaper:
     def __init__(self, request: dict[str, Any], *, stdout: IO[Any] | int, stderr: IO[Any] | int) -> None:
         from .events import Exchange
 
+        _claim(Path(request["dir"]))
         _become_subreaper()
         self.pid = _start(request, Path(request["dir"]), stdout, stderr)
         self._status: int | None = None
@@ -198,6 +200,8 @@ def _record(request: dict[str, Any], pid: int, status: int, exchange: Exchange) 
     exit = {"container_id": request["container_id"], "id": request["id"], "pid": pid, "exit_status": status,
             "exited_at": datetime.now(timezone.utc)}
     with milestone_lock(directory):  # never before a /tasks/start or /tasks/exec-started still being published
+        if (recorded := read_exit(directory)) is not None:  # a dead shim's exit, recorded by a waiter
+            return recorded["exit_status"]
         envelope = exchange.publish("/tasks/exit", exit)
         # Recorded after it is published, so that whoever sees the record can rely on the event being out.
         (directory / "exit.json.tmp").write_text(json.dumps(envelope.event))
@@ -205,9 +209,37 @@ def _record(request: dict[str, Any], pid: int, status: int, exchange: Exchange) 
     return status
 
 
+def _claim(directory: Path) -> None:
+    """Write ``<dir>/shim.pid``: whoever waits can tell a live reaper from a dead one."""
+    (directory / "shim.pid").write_text(str(os.getpid()))
+
+
+def reaper_gone(directory: Path) -> bool:
+    """Has the process that reaps this one (its shim, or a :class:`Reaper`'s process) died?"""
+    try:
+        return not alive(int((Path(directory) / "shim.pid").read_text()))
+    except (FileNotFoundError, ValueError):
+        return False
+
+
+def alive(pid: int) -> bool:
+    """Is ``pid`` a live process (not gone, not a zombie waiting for its parent)?"""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def record_lost_exit(request: dict[str, Any], pid: int, exchange: Exchange) -> int:
+    """The reaper died first: record and publish exit status 255, "unknown", as containerd does for a dead shim."""
+    return _record(request, pid, 255, exchange)
+
+
 def _serve(request: dict[str, Any], status_fd: int) -> None:
     directory = Path(request["dir"])
     try:
+        _claim(directory)
         _become_subreaper()
         pid = _start(request, directory)
     except LabkitError as err:

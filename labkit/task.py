@@ -27,8 +27,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import snapshots
-from .errors import AlreadyExists, FailedPrecondition, NotFound
-from .shim import Launched, Reaper, launch, milestone_lock, read_exit
+from .errors import AlreadyExists, FailedPrecondition, LabkitError, NotFound
+from .shim import Launched, Reaper, alive, launch, milestone_lock, read_exit, reaper_gone, record_lost_exit
 
 if TYPE_CHECKING:
     from .supervisor import Container
@@ -132,9 +132,17 @@ class Process:
         """Block until the process has exited and its ``/tasks/exit`` is published; return its exit status."""
         while (record := read_exit(self.dir)) is None:
             if self._launched is not None:
-                return self._launched.wait()
+                launched, self._launched = self._launched, None
+                try:
+                    return launched.wait()
+                except LabkitError:  # its shim died before reporting: fall back to the records
+                    continue
             if not self.pid:
                 raise FailedPrecondition(f"cannot wait for {self.id}: it has not been started")
+            if reaper_gone(self.dir) and not alive(self.pid):  # its shim was killed: the status is lost
+                supervisor = self.task.container.supervisor
+                request = {"dir": str(self.dir), "container_id": self.container_id, "id": self.id}
+                return record_lost_exit(request, self.pid, supervisor.events)
             time.sleep(_POLL)
         return record["exit_status"]
 
@@ -252,7 +260,7 @@ class Task(Process):
         self.runtime.delete(self.id)
         if _mounts_rootfs(self.container):
             snapshots.unmount(self.container.bundle / "rootfs")
-        for name in ("task.json", "pid", "exit.json", "stdout", "stderr", "lock"):
+        for name in ("task.json", "pid", "exit.json", "stdout", "stderr", "lock", "shim.pid"):
             (self.dir / name).unlink(missing_ok=True)
         shutil.rmtree(self.dir / "execs", ignore_errors=True)
         event = {"container_id": self.id, "pid": record["pid"], "exit_status": record["exit_status"],

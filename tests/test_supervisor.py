@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -183,3 +184,14 @@ def test_without_a_shim_this_process_reaps_its_own_tasks(sup: Supervisor, runtim
     assert task.wait() == 137
     assert [(e.event["id"], e.event["exit_status"]) for e in iter(lambda: sub.recv(timeout=0.5), None)] == \
         [("e1", 3), (id, 137)]
+
+
+def test_a_killed_shim_leaves_exit_status_255(sup: Supervisor) -> None:
+    """As containerd does for a dead shim: the exit is still published, once, with the status unknown."""
+    task = sup.create_container(id := _id(), "127.0.0.1:5000/lab/busybox:latest", ["sleep", "60"]).new_task()
+    task.start()
+    os.kill(int((task.dir / "shim.pid").read_text()), signal.SIGKILL)
+    task.kill(signal.SIGKILL)
+    assert Supervisor().container(id).task().wait() == 255
+    exits = [e.event["exit_status"] for e in sup.events.replay(f'topic=="/tasks/exit",event.id=={id}')]
+    assert exits == [255]
