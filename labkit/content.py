@@ -6,10 +6,11 @@ containerd's content store, in miniature (design.md, "State on disk")::
     <root>/content/blobs/sha256/<hex>       a committed blob: its bytes hash to its name
 
 A ``Writer`` hashes the bytes as they stream in, refuses more bytes than promised,
-and at ``commit`` fsyncs, checks size and digest, and renames the ingest file into
+and at ``commit`` fsyncs, checks size and digest, and links the ingest file into
 ``blobs/`` in one atomic step (reference.md, "Content store"). A blob whose digest
 does not match is deleted, never committed, so a reader of ``blobs/`` can trust a
-file by its name. Committing a blob that is already there changes nothing.
+file by its name. Committing a blob that is already there changes nothing: of two
+writers of the same blob, exactly one is told it is new.
 """
 
 from __future__ import annotations
@@ -62,11 +63,13 @@ class Writer:
                 f"(expected {self.size} bytes with the digest they are named by); not committed"
             )
         target = self.store.path(self.digest)
-        if target.exists():
-            self.path.unlink()
-            return False
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.rename(self.path, target)  # atomic: readers see no blob or the whole blob, never a part
+        try:  # atomic: readers see no blob or the whole blob, never a part
+            os.link(self.path, target)  # unlike rename, never replaces: one concurrent writer wins, once
+        except FileExistsError:
+            return False
+        finally:
+            self.path.unlink()
         return True
 
     def abort(self) -> None:
