@@ -14,6 +14,7 @@ content found by digest: the platform's manifest, its config and its layers
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import tempfile
@@ -208,18 +209,20 @@ class ImageStore:
     def save(self, name: str, target: Descriptor, manifest: Descriptor, publish: Publish | None = None) -> None:
         """Write (or overwrite) the record ``name → target``; publish ``/images/create`` or ``/images/update``."""
         path = self._path(name)
-        now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
-        created = json.loads(path.read_text())["created_at"] if path.exists() else now
-        record = {"name": name, "target": target.to_dict(), "manifest": manifest.to_dict(),
-                  "labels": {}, "created_at": created, "updated_at": now}  # fmt: skip
         self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".tmp")
-        with os.fdopen(fd, "w") as file:
-            json.dump(record, file, indent=2)
-        topic = "/images/update" if created != now else "/images/create"
-        os.replace(tmp, path)
-        if publish:
-            publish(topic, {"name": name, "labels": {}})
+        with open(self.root / ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # of two pulls saving one name at once, one creates, one updates
+            now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+            created = json.loads(path.read_text())["created_at"] if path.exists() else now
+            record = {"name": name, "target": target.to_dict(), "manifest": manifest.to_dict(),
+                      "labels": {}, "created_at": created, "updated_at": now}  # fmt: skip
+            fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".tmp")
+            with os.fdopen(fd, "w") as file:
+                json.dump(record, file, indent=2)
+            topic = "/images/update" if created != now else "/images/create"
+            os.replace(tmp, path)
+            if publish:
+                publish(topic, {"name": name, "labels": {}})
 
     def remove(self, name: str, publish: Publish | None = None) -> None:
         """Delete the record ``name`` (its blobs stay in the content store); publish ``/images/delete``."""
