@@ -125,12 +125,13 @@ class Registry:
             raise _error(response, f"resolving {ref}")
         digest = ref.digest or response.headers.get("docker-content-digest")
         media_type = response.headers.get("content-type", "").split(";")[0]
-        if digest and "content-length" in response.headers:
+        if digest and media_type and "content-length" in response.headers:
             return Descriptor(media_type, digest, int(response.headers["content-length"]))
         response = self._request("GET", url, scope=scope, headers={"Accept": ACCEPT})  # HEAD did not say enough
         if response.status_code != 200:
             raise _error(response, f"resolving {ref}")
         data = response.content
+        media_type = response.headers.get("content-type", "").split(";")[0] or json.loads(data).get("mediaType", "")
         return Descriptor(media_type, digest or f"sha256:{hashlib.sha256(data).hexdigest()}", len(data))
 
     def fetch_manifest(self, repository: str, desc: Descriptor) -> bytes:

@@ -68,3 +68,13 @@ def test_cut_connection_resumes_with_range(registry: str, lab_root) -> None:
         ranges = [seen.headers.get("Range") for seen in proxy.seen("GET", "/blobs/")]
     assert ranges == [None, "bytes=300000-", "bytes=400000-"]
     assert hashlib.sha256(store.path(layer.digest).read_bytes()).hexdigest() == layer.digest.split(":")[1]
+
+
+def test_resolve_falls_back_to_get_when_head_says_too_little(registry: str) -> None:
+    """A registry (or proxy) that drops headers from HEAD: the GET's bytes give digest, size and type."""
+    expected, _ = _resolve(registry, "lab/layers")
+    with FaultProxy(registry) as proxy:
+        proxy.status(200, match="/manifests/latest", method="HEAD")  # a bare 200: no digest, no type
+        desc, _ = _resolve(proxy.address, "lab/layers")
+        assert [s.method for s in proxy.seen("HEAD")] == ["HEAD"] and len(proxy.seen("GET", "/manifests/latest")) == 1
+    assert desc == expected
