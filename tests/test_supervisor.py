@@ -169,21 +169,35 @@ def test_records_and_refusals(sup: Supervisor) -> None:
     assert isinstance(container.task(), Task) and task.status() == "created"
 
 
+_OWN_REAPER = """
+import signal, sys
+from labkit import Supervisor
+own = Supervisor(shim=False)
+sub = own.subscribe('topic=="/tasks/exit"')
+container = own.create_container(sys.argv[1], "127.0.0.1:5000/lab/busybox:latest", ["sleep", "60"], runtime=sys.argv[2])
+task = container.new_task()
+task.start()
+process = task.exec("e1", ["sh", "-c", "exit 3"])
+process.start()
+print(process.wait())
+task.kill(signal.SIGKILL)
+print(task.wait())
+print([(e.event["id"], e.event["exit_status"]) for e in iter(lambda: sub.recv(timeout=0.5), None)])
+task.delete()
+container.delete()
+"""
+
+
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_without_a_shim_this_process_reaps_its_own_tasks(sup: Supervisor, runtime: str) -> None:
-    """``Supervisor(shim=False)``: the caller is the subreaper; exits are published once all the same."""
-    own = Supervisor(shim=False)
-    sub = own.subscribe('topic=="/tasks/exit"')
-    task = own.create_container(id := _id(), "127.0.0.1:5000/lab/busybox:latest", ["sleep", "60"],
-                                runtime=runtime).new_task()
-    task.start()
-    process = task.exec("e1", ["sh", "-c", "exit 3"])
-    process.start()
-    assert process.wait() == 3
-    task.kill(signal.SIGKILL)
-    assert task.wait() == 137
-    assert [(e.event["id"], e.event["exit_status"]) for e in iter(lambda: sub.recv(timeout=0.5), None)] == \
-        [("e1", 3), (id, 137)]
+    """``Supervisor(shim=False)``: the caller is the subreaper; exits are published once all the same.
+
+    In a process of its own: a subreaper stays one, and pytest should not become one.
+    """
+    id = _id()
+    result = subprocess.run([sys.executable, "-c", _OWN_REAPER, id, runtime], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.splitlines() == ["3", "137", str([("e1", 3), (id, 137)])]
 
 
 def test_a_killed_shim_leaves_exit_status_255(sup: Supervisor) -> None:
