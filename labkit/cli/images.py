@@ -20,7 +20,9 @@ __all__ = ["register", "add_pull_options", "pull_image"]
 def add_pull_options(parser: argparse.ArgumentParser) -> None:
     """The options every command that pulls takes (``pull``, ``unpack``, ``run``): design.md, "Command line"."""
     parser.add_argument("--plain-http", action="store_true", help="talk HTTP, not HTTPS, to the registry")
-    parser.add_argument("--user", metavar="USER:PASS", help="credentials for the registry")
+    parser.add_argument("--user", metavar="USER[:PASS]",
+                        help="credentials for the registry; give USER alone to be asked for the password (or to "
+                             "pipe it on stdin), so that it never shows in a process listing")
     parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]",
                         help="the platform to pick from an index (default: this host's)")
     parser.add_argument("ref", metavar="REF", help="image reference, e.g. 127.0.0.1:5000/lab/busybox:latest")
@@ -32,9 +34,25 @@ def pull_image(args: argparse.Namespace) -> Image:
     from ..images import pull
 
     return pull(
-        args.ref, plain_http=args.plain_http, user=args.user, platform=args.platform,
+        args.ref, plain_http=args.plain_http, user=_credentials(args.user), platform=args.platform,
         progress=sys.stderr.isatty(), publish=Exchange().publish,
     )  # fmt: skip
+
+
+def _credentials(user: str | None) -> str | None:
+    """``USER:PASS`` as given; for ``USER`` alone, the password from the terminal or one line of stdin (as ctr asks).
+
+    Any process can read any other's command line (``ps``, ``/proc/PID/cmdline``): a password is safer typed in.
+    """
+    if user is None or ":" in user:
+        return user
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass(f"Password for {user}: ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    return f"{user}:{password}"
 
 
 def _add_pull(commands: argparse._SubParsersAction) -> None:

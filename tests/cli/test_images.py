@@ -37,7 +37,7 @@ def test_images_pull_platform_then_ls_and_rm(registry: str, lab_root: Path, caps
 
 @pytest.mark.parametrize(("args", "message"), [
     (["pull", "--plain-http", "{registry}/lab/busybox:missing"], "lab/busybox:missing: not found"),
-    (["pull", "--plain-http", "--user", "nocolon", "{registry}/lab/busybox"], "--user must be USER:PASSWORD"),
+    (["pull", "--plain-http", "--user", ":no-user-name", "{registry}/lab/busybox"], "--user must be USER:PASSWORD"),
     (["pull", "--plain-http", "--platform", "linux", "{registry}/lab/busybox"], "invalid platform 'linux'"),
     (["pull", "Upper/Case"], "must be lowercase"),
     (["images", "rm", "{registry}/lab/never-pulled"], "not found"),
