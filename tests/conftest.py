@@ -47,6 +47,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         _missing(f"needs the lab registry at {registry_address()} (run `labkit lab up`)")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """tests/test_zz_leftovers.py checks what the whole run left on the machine, so it runs last."""
+    items.sort(key=lambda item: item.path.name == "test_zz_leftovers.py")  # stable: the rest keep their order
+
+
 @pytest.fixture
 def lab_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh, private lab root for one test (``$LABKIT_ROOT``)."""
