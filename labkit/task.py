@@ -94,6 +94,12 @@ class Process:
             return "stopped"
         return "running" if self.pid else "created"
 
+    def state(self) -> dict[str, Any]:
+        """containerd's ``Status`` of the process: id, pid, status and, once stopped, its exit."""
+        exit = read_exit(self.dir) or {}
+        return {"id": self.id, "pid": self.pid, "status": self.status(),
+                **{key: exit[key] for key in ("exit_status", "exited_at") if key in exit}}
+
     def _require(self, verb: str) -> str:
         """Refuse ``verb`` unless the current status allows it (TRANSITIONS); return the status."""
         status = self.status()

@@ -66,6 +66,8 @@ def test_run_to_completion_publishes_containerds_sequence(sup: Supervisor, runti
     task.start()
     assert task.wait() == 7
     assert (container.dir / "stdout").read_text() == "hi\n"
+    assert task.state() == {"id": id, "pid": task.pid, "status": "stopped", "exit_status": 7,
+                            "exited_at": task.state()["exited_at"]}
     assert task.delete()["exit_status"] == 7
     container.delete()
     assert topics(sub) == ["/snapshot/prepare", "/containers/create", "/tasks/create", "/tasks/start",
