@@ -45,7 +45,7 @@ RUNC_CAPS = f"{(1 << 29) | (1 << 5) | (1 << 10):016x}"
 @pytest.fixture
 def sup(lab_root: Path, registry: str) -> Iterator[Supervisor]:
     images.pull(f"{registry}/lab/busybox:latest", plain_http=True)
-    supervisor = Supervisor(shim=False)
+    supervisor = Supervisor()
     yield supervisor
     for container in supervisor.containers():
         container.delete()
