@@ -210,9 +210,12 @@ class Task(Process):
 
     def start(self) -> None:
         """``runc start``: the init process execs the user's program; ``/tasks/start``."""
-        self._require("start")
         with milestone_lock(self.dir):  # the shim publishes /tasks/exit only after this
-            self.runtime.start(self.id)
+            try:  # runc refuses a start in any other state than created, and changes nothing
+                self.runtime.start(self.id)
+            except FailedPrecondition:
+                self._require("start")  # say so in the supervisor's words (a `runc state` saved when it works)
+                raise
             self.container.supervisor.publish("/tasks/start", {"container_id": self.id, "pid": self.pid})
 
     def kill(self, signal: int = 15, *, all: bool = False) -> None:
