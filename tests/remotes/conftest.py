@@ -15,13 +15,13 @@ import socket
 import subprocess
 import threading
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import bcrypt
 import pytest
 
 from labkit.lab import builder
@@ -97,11 +97,7 @@ def open_registry(auth_storage: Path) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def basic_registry(auth_storage: Path) -> Iterator[str]:
     """A registry that wants HTTP Basic credentials (htpasswd: ``alice`` / ``wonderland``)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        import crypt  # bcrypt through libxcrypt: what docker-registry's htpasswd reads
-
-        hashed = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_BLOWFISH))
+    hashed = bcrypt.hashpw(PASSWORD.encode(), bcrypt.gensalt()).decode()  # docker-registry's htpasswd reads bcrypt
     htpasswd = auth_storage.parent / "htpasswd"
     htpasswd.write_text(f"{USER}:{hashed}\n")
     served = serve_registry(auth_storage.parent, auth_storage, f"auth:\n  htpasswd:\n    realm: labkit-test\n    path: {htpasswd}\n")
