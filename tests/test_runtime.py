@@ -53,6 +53,20 @@ def sleeper(runtime: Runtime, tmp_path: Path) -> Iterator[str]:
     runtime.create(id, bundle, pid_file=tmp_path / "pid", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     yield id
     subprocess.run(runtime.command("delete", "--force", id), capture_output=True)
+    remove_cgroups(id)
+
+
+def remove_cgroups(id: str) -> None:
+    """Remove ``/labkit/<id>`` where ``delete`` could not: a killed exec'd process, not ours to reap,
+    may still sit in it as a zombie for a moment."""
+    for cgroup in Path("/sys/fs/cgroup").glob(f"*/labkit/{id}"):
+        deadline = time.monotonic() + 5
+        while cgroup.exists():
+            try:
+                cgroup.rmdir()
+            except OSError:
+                assert time.monotonic() < deadline, f"{cgroup} stays busy"
+                time.sleep(0.02)
 
 
 def _wait_status(runtime: Runtime, id: str, status: str) -> None:
