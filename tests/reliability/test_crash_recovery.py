@@ -143,7 +143,7 @@ def test_tasks_outlive_a_killed_supervisor_and_a_new_one_takes_over(lab_root: Pa
     # What the crash left half-made (the loop's containers), clean removes, down to the snapshots.
     _only_our_own_if_others_are_at_work(monkeypatch, prefix)
     report = clean(lab_root)
-    assert any("container record" in line for line in report), report
+    assert any(line.startswith(f"removed container record {prefix}-loop") for line in report), report
     assert Runtime("runc", lab_root / "runc").list() == []
     assert not (lab_root / "containers").exists() or list((lab_root / "containers").iterdir()) == []
     assert [info.kind for info in snapshots.get("overlay").list()] == ["committed"]
