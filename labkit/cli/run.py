@@ -15,6 +15,10 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..supervisor import Container
 
 __all__ = ["register"]
 
@@ -37,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..errors import FailedPrecondition, InvalidArgument, NotFound
+    from ..errors import InvalidArgument, NotFound
     from ..supervisor import Supervisor
 
     if args.rm and args.detach:
@@ -53,9 +57,20 @@ def _run(args: argparse.Namespace) -> int:
                      publish=sup.publish)
     container = sup.create_container(args.id, image, command or None, runtime=args.runtime,
                                      snapshotter=args.snapshotter)
-    if args.detach:
-        container.new_task().start()
-        return 0
+    try:
+        if args.detach:
+            container.new_task().start()
+            return 0
+        return _foreground(container)
+    finally:
+        if args.rm:  # also when the task could not be created or started
+            container.delete()
+
+
+def _foreground(container: Container) -> int:
+    """Run the container's task with our stdout and stderr, pass signals on, delete it; its exit status."""
+    from ..errors import FailedPrecondition
+
     task = container.new_task(stdout=sys.stdout.fileno(), stderr=sys.stderr.fileno())
 
     def proxy(signum: int, _frame: object) -> None:
@@ -67,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
     previous = {signum: signal.signal(signum, proxy) for signum in _PROXIED}
     try:
         task.start()
-        status = task.wait()
+        return task.wait()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
@@ -75,6 +90,3 @@ def _run(args: argparse.Namespace) -> int:
             task.kill(signal.SIGKILL)
             task.wait()
         task.delete()
-        if args.rm:
-            container.delete()
-    return status

@@ -105,3 +105,11 @@ def test_user_errors_are_one_line(image: str) -> None:
         result = labkit(*args)
         assert result.returncode == 1 and result.stderr.count("\n") == 1 and result.stderr.startswith("labkit: ")
         assert message is None or result.stderr == message
+
+
+def test_a_task_that_cannot_be_created_leaves_no_container_behind(image: str) -> None:
+    result = labkit("run", "--rm", image, _id(), "--", "no-such-program")
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1].startswith("labkit: runc create cli-")  # runc's own line comes first
+    assert "no-such-program" in result.stderr.splitlines()[-1]
+    assert labkit("containers", "ls").stdout.splitlines() == ["CONTAINER  IMAGE  RUNTIME"]
