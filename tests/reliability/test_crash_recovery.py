@@ -26,7 +26,7 @@ from labkit import images, snapshots
 from labkit.events.journal import Journal
 from labkit.lab import clean as lab_clean
 from labkit.lab.clean import clean
-from labkit.paths import CGROUP_PARENT
+from labkit.paths import CGROUP_PARENT, NETNS_PREFIX, VETH_PREFIX
 from labkit.runtime import Runtime
 from labkit.supervisor import Supervisor
 
@@ -65,13 +65,14 @@ def _shims(root: Path) -> list[int]:
 def _only_our_own_if_others_are_at_work(monkeypatch: pytest.MonkeyPatch, prefix: str) -> None:
     """``lab clean`` sweeps every cgroup under ``labkit/`` and the lab's network, whoever made them.
 
-    On a machine where other tests (another developer's run) have containers of their
-    own, let the sweep see only this test's cgroups and leave the network alone; in CI,
-    where this run is alone, clean runs whole.
+    When anything else of the lab exists on the machine (another developer's run, or a
+    leak of an earlier test, which test_zz_leftovers must still see), let the sweep see
+    only this test's cgroups and leave the network alone; otherwise clean runs whole.
     """
     groups = [parent / name for parent in lab_clean.CGROUP_MOUNT.glob(f"*/{CGROUP_PARENT}") for name in _names(parent)]
     ours = [group for group in groups if group.name.startswith(prefix)]
-    if len(ours) != len(groups):
+    network = [*Path("/run/netns").glob(f"{NETNS_PREFIX}*"), *Path("/sys/class/net").glob(f"{VETH_PREFIX}*")]
+    if len(ours) != len(groups) or network:
         monkeypatch.setattr(lab_clean, "_lab_cgroups", lambda: ours)
         monkeypatch.setattr(lab_clean, "_network", lambda: iter(()))
 
