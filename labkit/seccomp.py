@@ -117,7 +117,7 @@ BY_CAPABILITY: dict[str, tuple[str, ...]] = {
     "CAP_PERFMON": ("perf_event_open",),
 }
 
-#: <linux/sched.h>: the clone(2) flags that make new namespaces
+#: <linux/sched.h>: the clone(2) flags that make new namespaces — mount, uts, ipc, user, pid, net, cgroup
 _CLONE_NAMESPACES = 0x00020000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000 | 0x02000000
 
 
