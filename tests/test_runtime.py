@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -19,6 +20,8 @@ from labkit.runtime import Runtime, _one_line
 
 pytestmark = [pytest.mark.root]
 RUNTIMES = [pytest.param(name, marks=pytest.mark.tool(name)) for name in ("runc", "crun")]
+
+PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37  # <linux/prctl.h>
 
 
 def make_bundle(directory: Path, args: list[str], id: str) -> Path:
@@ -148,7 +151,18 @@ def test_logrus_lines_are_unwrapped() -> None:
     assert _one_line("") == "failed without a message"
 
 
-def test_the_driver_needs_no_subreaper_to_create(runtime: Runtime, sleeper: str) -> None:
+@pytest.fixture
+def not_a_subreaper() -> Iterator[None]:
+    """This process as a plain parent: earlier tests (a no-shim Supervisor) may have made it a subreaper."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    was = ctypes.c_int()
+    libc.prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(was), 0, 0, 0)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+    yield
+    libc.prctl(PR_SET_CHILD_SUBREAPER, was.value, 0, 0, 0)
+
+
+def test_the_driver_needs_no_subreaper_to_create(not_a_subreaper: None, runtime: Runtime, sleeper: str) -> None:
     """create returns at once: init waits on exec.fifo, re-parented away from us (reference.md, Detached)."""
     pid = runtime.state(sleeper).pid
     ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
