@@ -15,7 +15,6 @@ only gathers them. They are imported on first use, so that ``import labkit`` (an
 from __future__ import annotations
 
 import importlib
-from typing import Any
 
 from .errors import (
     AlreadyExists,
@@ -52,7 +51,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name == "check":  # the exercises' checks: labkit.check.<topic>.<exercise>(answer)
         return importlib.import_module("labkit.check")
     if name in _LAZY:

@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from .content import Store
@@ -32,7 +33,9 @@ from .errors import InvalidArgument, NotFound
 from .paths import default_root
 from .platforms import Platform
 from .reference import Reference
-from .remotes import Registry, Transcript
+
+if TYPE_CHECKING:  # the registry client (and httpx) load only when something is fetched: see pull()
+    from .remotes import Registry, Transcript
 
 __all__ = ["Image", "ImageStore", "pull", "select_manifest"]
 
@@ -148,6 +151,8 @@ def pull(
     ``transcript`` records every HTTP exchange; ``publish(topic, payload)`` receives
     ``/content/create`` for each new blob and ``/images/create`` or ``/images/update``.
     """
+    from .remotes import Registry  # here, not at the top: running an image already pulled needs no HTTP client
+
     reference = Reference.parse(ref)
     want = Platform.parse(platform) if platform else Platform.host()
     images = ImageStore()
