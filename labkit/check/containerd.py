@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from ..errors import InvalidArgument
-from ..events import Envelope, parse
-from . import hint, passed
+from ..events import Envelope
+from .events import judge_filters
 
 __all__ = ["unpack_filters"]
 
@@ -41,12 +40,5 @@ _CASES = [
 
 def unpack_filters(filters: str | list[str]) -> bool:
     """``filters``: what to subscribe to containerd with to see an image pulled and unpacked, and nothing else."""
-    texts = [filters] if isinstance(filters, str) else list(filters)
-    try:
-        matcher = parse(*texts)
-    except InvalidArgument as err:
-        return hint(f"containerd would refuse that filter: {err}")
-    for envelope, wanted, why in _CASES:
-        if matcher.match(envelope) != wanted:
-            return hint(why)
-    return passed("image records and extract-... snapshots get through, and nothing about containers or tasks")
+    return judge_filters(filters, _CASES, "image records and extract-... snapshots get through, "
+                                          "and nothing about containers or tasks")
