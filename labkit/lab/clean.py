@@ -11,7 +11,8 @@ that lets each step succeed:
 3. the lab's cgroups, deepest first;
 4. every mount below the lab root, deepest first;
 5. the lab's network: named netns ``labkit-*``, veths ``lk*``, the bridge ``labkit0``;
-6. container records and their active snapshots (images and content stay).
+6. container records, and every snapshot that is not committed: containers' writable
+   layers and unpacks cut short (images, content and committed layers stay).
 
 Each step reports what it removed, so the learner sees what had leaked.
 """
@@ -27,12 +28,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .. import snapshots
+from .. import snapshots
 from ..paths import BRIDGE, CGROUP_PARENT, NETNS_PREFIX, VETH_PREFIX, default_root
 from .containerd import Containerd
 
 __all__ = ["clean"]
 
 RUNTIMES = ("runc", "crun")
+SNAPSHOTTERS = ("native", "overlay")
 CGROUP_MOUNT = Path("/sys/fs/cgroup")
 
 
@@ -126,6 +129,17 @@ def _records(root: Path) -> Iterator[str]:
     for record in sorted(containers.iterdir()) if containers.is_dir() else []:
         shutil.rmtree(record, ignore_errors=True)
         yield f"removed container record {record.name}"
+
+
+def _uncommitted_snapshots(root: Path) -> Iterator[str]:
+    for name in SNAPSHOTTERS:
+        if not (root / "snapshots" / name).is_dir():
+            continue
+        snapshotter = snapshots.get(name, root)
+        for info in snapshotter.list():
+            if info.kind != "committed":
+                snapshotter.remove(info.name)
+                yield f"removed {info.kind} {name} snapshot {info.name}"
 
 
 def _snapshots(root: Path) -> Iterator[str]:
