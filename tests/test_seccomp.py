@@ -61,7 +61,7 @@ def test_spec_from_image_carries_it_and_stays_valid() -> None:
 @pytest.mark.registry
 @pytest.mark.tool("containerd", "ctr")
 def test_equal_to_what_containerd_generates(lab_root: Path, registry: str) -> None:
-    """``ctr containers create --seccomp`` writes containerd's profile into the spec: ours is the same, rule for rule."""
+    """``ctr containers create --seccomp`` writes containerd's profile in the spec; ours is the same, rule by rule."""
     image, id = f"{registry}/lab/busybox:latest", f"sc-{uuid.uuid4().hex[:8]}"
     with Containerd(lab_root) as containerd:
         containerd.pull(image)

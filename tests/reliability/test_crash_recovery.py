@@ -139,7 +139,8 @@ def test_tasks_outlive_a_killed_supervisor_and_a_new_one_takes_over(lab_root: Pa
     exits = Counter(envelope.event["container_id"] for envelope in Journal(lab_root / "events.jsonl").read()
                     if envelope.topic == "/tasks/exit")
     assert all(exits[id] == 1 for id in [*running, f"{prefix}-created"]), exits
-    assert {envelope.event["container_id"] for envelope in iter(lambda: sub.recv(timeout=0.5), None)} >= set(running[1:])
+    published = {envelope.event["container_id"] for envelope in iter(lambda: sub.recv(timeout=0.5), None)}
+    assert published >= set(running[1:])
 
     # What the crash left half-made (the loop's containers), clean removes, down to the snapshots.
     _only_our_own_if_others_are_at_work(monkeypatch, prefix)
@@ -156,3 +157,28 @@ def test_tasks_outlive_a_killed_supervisor_and_a_new_one_takes_over(lab_root: Pa
     assert _shims(lab_root) == []
     again = sup.create_container(f"{prefix}-loop0", IMAGE, ["true"])  # its id and snapshot key are free again
     again.delete()
+
+
+def test_a_killed_foreground_run_leaves_a_task_a_new_supervisor_can_finish(lab_root: Path, registry: str,
+                                                                           prefix: str) -> None:
+    """``labkit run`` in the foreground reaps its own task: killed, nobody will. The task runs on; its end is known."""
+    images.pull(f"{registry}/lab/busybox:latest", plain_http=True)
+    id = f"{prefix}-fg"
+    run = subprocess.Popen([sys.executable, "-m", "labkit", "run", IMAGE, id, "--", "sleep", "600"],
+                           stdout=subprocess.DEVNULL)
+    sup = Supervisor()
+    sub = sup.subscribe('topic=="/tasks/exit"')
+    deadline = time.monotonic() + 20
+    while not (sup.root / "containers" / id / "task.json").exists() or sup.container(id).task().status() != "running":
+        assert time.monotonic() < deadline and run.poll() is None, "labkit run never got its task running"
+        time.sleep(0.05)
+    run.kill()
+    run.wait()
+    task = sup.container(id).task()
+    assert task.status() == "running" and _alive(task.pid)
+    task.kill(signal.SIGKILL)
+    assert task.wait() == 255  # its reaper is gone, so its status is lost: containerd's "unknown", recorded once
+    assert task.delete()["exit_status"] == 255
+    sup.container(id).delete()
+    published = [(e.topic, e.event["container_id"]) for e in iter(lambda: sub.recv(timeout=0.5), None)]
+    assert published == [("/tasks/exit", id)]

@@ -46,8 +46,9 @@ def blobs() -> dict:
     response = httpx.get(f"http://{registry}/v2/lab/layers/manifests/latest", headers={"Accept": accept})
     manifest = response.json()
     layers = [layer["digest"] for layer in manifest["layers"]]
-    return {"manifest": "sha256:" + hashlib.sha256(response.content).hexdigest(), "config": manifest["config"]["digest"],
-            "layers": layers, "big": max(manifest["layers"], key=lambda l: l["size"])["digest"]}
+    big = max(manifest["layers"], key=lambda layer: layer["size"])["digest"]
+    return {"manifest": "sha256:" + hashlib.sha256(response.content).hexdigest(),
+            "config": manifest["config"]["digest"], "layers": layers, "big": big}
 
 
 def content(root: Path) -> dict[str, bytes]:

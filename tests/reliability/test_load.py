@@ -136,7 +136,8 @@ def test_concurrent_pulls_and_unpacks_of_one_image(lab_root: Path, registry: str
     assert list((lab_root / "content/ingest").iterdir()) == []
     created = [payload["digest"] for topic, payload in events if topic == "/content/create"]
     assert sorted(created) == sorted(set(created)) and len(created) == len(list(blobs.iterdir()))
-    assert sorted(topic for topic, _ in events if topic.startswith("/images/")) == ["/images/create"] + ["/images/update"] * 5
+    image_topics = sorted(topic for topic, _ in events if topic.startswith("/images/"))
+    assert image_topics == ["/images/create"] + ["/images/update"] * 5
 
     infos = snapshots.get("overlay").list()
     assert [(info.name, info.kind) for info in infos] == [(name, "committed") for name in chain]

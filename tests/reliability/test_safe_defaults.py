@@ -24,7 +24,10 @@ pytestmark = [pytest.mark.root, pytest.mark.registry, pytest.mark.tool("runc")]
 
 #: name, then the command; each prints "name: allowed" or "name: denied: <the error>"
 PROBES = r"""
-probe() { name=$1; shift; if "$@" >/dev/null 2>/tmp/err; then echo "$name: allowed"; else echo "$name: denied: $(cat /tmp/err)"; fi; }
+probe() {
+    name=$1; shift
+    if "$@" >/dev/null 2>/tmp/err; then echo "$name: allowed"; else echo "$name: denied: $(cat /tmp/err)"; fi
+}
 probe mount mount -t tmpfs none /tmp
 probe insmod insmod /bin/busybox
 probe userns unshare -U true

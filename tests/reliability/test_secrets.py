@@ -114,8 +114,8 @@ def test_the_command_line_asks_for_the_password_instead(basic_registry: str, tok
     outputs = {}
     with command_lines() as processes:
         for registry in (basic_registry, token_registry):
-            result = subprocess.run([sys.executable, "-m", "labkit", "pull", "--plain-http", "--user", USER,
-                                     f"{registry}/private/small"], input=PASSWORD + "\n", capture_output=True, text=True)
+            pull = [sys.executable, "-m", "labkit", "pull", "--plain-http", "--user", USER, f"{registry}/private/small"]
+            result = subprocess.run(pull, input=PASSWORD + "\n", capture_output=True, text=True)
             assert result.returncode == 0, result.stderr
             outputs[f"{registry} stdout"], outputs[f"{registry} stderr"] = result.stdout, result.stderr
     listing = subprocess.run([sys.executable, "-m", "labkit", "images", "ls"], capture_output=True, text=True).stdout
