@@ -17,6 +17,8 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
+from .images import add_pull_options, pull_image
+
 if TYPE_CHECKING:
     from ..supervisor import Container
 
@@ -31,10 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("-d", "--detach", action="store_true", help="return once the task has started")
     run.add_argument("--runtime", choices=("runc", "crun"), default="runc", help="the OCI runtime (default runc)")
     run.add_argument("--snapshotter", choices=("overlay", "native"), help="default overlay (native without root)")
-    run.add_argument("--plain-http", action="store_true", help="talk HTTP to the registry when pulling")
-    run.add_argument("--user", metavar="USER:PASS", help="credentials for the registry when pulling")
-    run.add_argument("--platform", metavar="OS/ARCH[/VARIANT]", help="the platform to pull")
-    run.add_argument("ref", metavar="REF", help="image reference")
+    add_pull_options(run)  # the image is pulled first if it is not in the store
     run.add_argument("id", metavar="ID", help="container id")
     run.add_argument("args", nargs=argparse.REMAINDER, metavar="-- ARGS", help="command instead of the image's")
     run.set_defaults(func=_run)
@@ -51,10 +50,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         image = sup.image(args.ref)
     except NotFound:
-        from ..images import pull
-
-        image = pull(args.ref, plain_http=args.plain_http, user=args.user, platform=args.platform,
-                     publish=sup.publish)
+        image = pull_image(args)
     container = sup.create_container(args.id, image, command or None, runtime=args.runtime,
                                      snapshotter=args.snapshotter)
     try:
