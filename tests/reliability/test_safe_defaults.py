@@ -1,6 +1,6 @@
 """Safe defaults: what a container made with labkit's defaults cannot do to the kernel or the host.
 
-Each probe runs inside a real container (runc, the lab's busybox) and reports how it
+Each probe runs inside a real container (runc or crun, the lab's busybox) and reports how it
 was refused; the error tells which layer of defence refused it: ``Operation not
 permitted`` is a missing capability or the seccomp filter, ``Read-only file system``
 a read-only mount, an empty read a masked path.
@@ -54,10 +54,10 @@ def sup(lab_root: Path, registry: str) -> Iterator[Supervisor]:
         container.delete()
 
 
-def run(sup: Supervisor, script: str, *, without: str = "") -> tuple[Container, str]:
+def run(sup: Supervisor, script: str, *, without: str = "", runtime: str = "runc") -> tuple[Container, str]:
     """Run ``script`` to completion in a new container (``without``: drop that key of ``linux`` first)."""
     container = sup.create_container(f"safe-{uuid.uuid4().hex[:8]}", "127.0.0.1:5000/lab/busybox:latest",
-                                     ["sh", "-c", script])
+                                     ["sh", "-c", script], runtime=runtime)
     if without:
         spec = container.spec
         del spec["linux"][without]
@@ -74,8 +74,9 @@ def _lines(output: str) -> dict[str, str]:
     return dict(line.split(": ", 1) for line in output.splitlines() if ": " in line)
 
 
-def test_a_container_cannot_reach_the_kernel(sup: Supervisor) -> None:
-    result = _lines(run(sup, PROBES)[1])
+@pytest.mark.parametrize("runtime", [pytest.param(name, marks=pytest.mark.tool(name)) for name in ("runc", "crun")])
+def test_a_container_cannot_reach_the_kernel(sup: Supervisor, runtime: str) -> None:
+    result = _lines(run(sup, PROBES, runtime=runtime)[1])
     for name in ("mount", "insmod", "userns", "mountns", "mknod", "chroot"):  # capabilities and seccomp
         assert re.match(r"denied: .*(not permitted|permission denied)", result[name], re.I), (name, result[name])
     for name in ("sysctl", "sysfs", "cgroupfs"):  # /proc/sys, /sys and the cgroup tree are mounted read-only
