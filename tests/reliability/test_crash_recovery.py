@@ -17,18 +17,17 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from labkit import images, snapshots
 from labkit.events.journal import Journal
-from labkit.lab import clean as lab_clean
-from labkit.lab.clean import clean
-from labkit.paths import CGROUP_PARENT, NETNS_PREFIX, VETH_PREFIX
+from labkit.paths import CGROUP_PARENT
 from labkit.runtime import Runtime
 from labkit.supervisor import Supervisor
+
+from .conftest import Clean
 
 pytestmark = [pytest.mark.root, pytest.mark.registry, pytest.mark.tool("runc")]
 
@@ -62,28 +61,6 @@ def _shims(root: Path) -> list[int]:
     return found
 
 
-def _only_our_own_if_others_are_at_work(monkeypatch: pytest.MonkeyPatch, prefix: str) -> None:
-    """``lab clean`` sweeps every cgroup under ``labkit/`` and the lab's network, whoever made them.
-
-    When anything else of the lab exists on the machine (another developer's run, or a
-    leak of an earlier test, which test_zz_leftovers must still see), let the sweep see
-    only this test's cgroups and leave the network alone; otherwise clean runs whole.
-    """
-    groups = [parent / name for parent in lab_clean.CGROUP_MOUNT.glob(f"*/{CGROUP_PARENT}") for name in _names(parent)]
-    ours = [group for group in groups if group.name.startswith(prefix)]
-    network = [*Path("/run/netns").glob(f"{NETNS_PREFIX}*"), *Path("/sys/class/net").glob(f"{VETH_PREFIX}*")]
-    if len(ours) != len(groups) or network:
-        monkeypatch.setattr(lab_clean, "_lab_cgroups", lambda: ours)
-        monkeypatch.setattr(lab_clean, "_network", lambda: iter(()))
-
-
-def _names(directory: Path) -> list[str]:
-    try:
-        return os.listdir(directory)
-    except FileNotFoundError:  # another run removed it meanwhile
-        return []
-
-
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -93,16 +70,13 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.fixture
-def prefix(lab_root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """This test's container ids start with it; whatever a failure leaves, clean removes afterwards."""
-    prefix = f"crash-{uuid.uuid4().hex[:6]}"
-    yield prefix
-    _only_our_own_if_others_are_at_work(monkeypatch, prefix)
-    clean(lab_root)
+def prefix() -> str:
+    """This test's container ids start with it."""
+    return f"crash-{uuid.uuid4().hex[:6]}"
 
 
 def test_tasks_outlive_a_killed_supervisor_and_a_new_one_takes_over(lab_root: Path, registry: str, prefix: str,
-                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                    lab_clean_here: Clean) -> None:
     snapshots.unpack(images.pull(f"{registry}/lab/busybox:latest", plain_http=True), snapshots.get("overlay"))
     doomed = subprocess.Popen([sys.executable, "-c", CHILD, prefix, IMAGE], stdout=subprocess.PIPE, text=True)
     try:
@@ -143,8 +117,7 @@ def test_tasks_outlive_a_killed_supervisor_and_a_new_one_takes_over(lab_root: Pa
     assert published >= set(running[1:])
 
     # What the crash left half-made (the loop's containers), clean removes, down to the snapshots.
-    _only_our_own_if_others_are_at_work(monkeypatch, prefix)
-    report = clean(lab_root)
+    report = lab_clean_here()
     assert any(line.startswith(f"removed container record {prefix}-loop") for line in report), report
     assert Runtime("runc", lab_root / "runc").list() == []
     assert not (lab_root / "containers").exists() or list((lab_root / "containers").iterdir()) == []
@@ -159,8 +132,8 @@ def test_tasks_outlive_a_killed_supervisor_and_a_new_one_takes_over(lab_root: Pa
     again.delete()
 
 
-def test_a_killed_foreground_run_leaves_a_task_a_new_supervisor_can_finish(lab_root: Path, registry: str,
-                                                                           prefix: str) -> None:
+def test_a_killed_foreground_run_leaves_a_task_a_new_supervisor_can_finish(lab_root: Path, registry: str, prefix: str,
+                                                                           lab_clean_here: Clean) -> None:
     """``labkit run`` in the foreground reaps its own task: killed, nobody will. The task runs on; its end is known."""
     images.pull(f"{registry}/lab/busybox:latest", plain_http=True)
     id = f"{prefix}-fg"

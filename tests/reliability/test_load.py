@@ -39,12 +39,13 @@ def _key(topic: str, event: dict) -> str:
     return event.get("container_id") or event.get("id") or event.get("key", "")
 
 
+@pytest.mark.usefixtures("lab_clean_here")  # after a failure, whatever is left
 def test_fifty_containers_at_once_each_exit_reported_once(lab_root: Path, registry: str) -> None:
     snapshots.unpack(images.pull(f"{registry}/lab/busybox:latest", plain_http=True), snapshots.get("overlay"))
     sup = Supervisor()
     sub = sup.subscribe()
     prefix = f"load-{uuid.uuid4().hex[:6]}"
-    start = threading.Barrier(CONTAINERS)
+    start = threading.Barrier(CONTAINERS, timeout=60)  # a failure breaks it instead of hanging the rest
 
     def run(n: int) -> int:
         container = sup.create_container(f"{prefix}-{n}", IMAGE, ["sh", "-c", f"exit {n}"])
@@ -81,7 +82,7 @@ def test_of_writers_racing_to_commit_one_blob_exactly_one_is_told_it_is_new(tmp_
     """What makes ``/content/create`` once per blob: only one commit may report the blob as new."""
     store, data = Store(tmp_path), b"the same bytes from eight downloads\n"
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    together = threading.Barrier(8)
+    together = threading.Barrier(8, timeout=30)
 
     def commit(_: int) -> bool:
         with store.writer(digest, len(data)) as writer:
@@ -99,7 +100,7 @@ def test_of_writers_racing_to_commit_one_blob_exactly_one_is_told_it_is_new(tmp_
 def test_of_pulls_racing_to_save_one_image_one_creates_it(tmp_path: Path) -> None:
     store, topics = images.ImageStore(tmp_path), []
     target = Descriptor("application/vnd.oci.image.manifest.v1+json", "sha256:" + "0" * 64, 1)
-    together = threading.Barrier(6)
+    together = threading.Barrier(6, timeout=30)
 
     def save(_: int) -> None:
         together.wait()

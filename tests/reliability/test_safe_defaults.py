@@ -12,13 +12,14 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from labkit import images, snapshots
 from labkit.supervisor import Container, Supervisor
+
+from .conftest import Clean
 
 pytestmark = [pytest.mark.root, pytest.mark.registry, pytest.mark.tool("runc")]
 
@@ -46,12 +47,10 @@ RUNC_CAPS = f"{(1 << 29) | (1 << 5) | (1 << 10):016x}"
 
 
 @pytest.fixture
-def sup(lab_root: Path, registry: str) -> Iterator[Supervisor]:
+def sup(lab_root: Path, registry: str, lab_clean_here: Clean) -> Supervisor:
+    """A supervisor with the lab's busybox pulled; what a test leaves, lab clean removes."""
     images.pull(f"{registry}/lab/busybox:latest", plain_http=True)
-    supervisor = Supervisor()
-    yield supervisor
-    for container in supervisor.containers():
-        container.delete()
+    return Supervisor()
 
 
 def run(sup: Supervisor, script: str, *, without: str = "", runtime: str = "runc") -> tuple[Container, str]:
