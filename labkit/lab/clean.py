@@ -28,7 +28,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from .. import snapshots
-from .. import snapshots
 from ..paths import BRIDGE, CGROUP_PARENT, NETNS_PREFIX, VETH_PREFIX, default_root
 from .containerd import Containerd
 
@@ -142,16 +141,6 @@ def _uncommitted_snapshots(root: Path) -> Iterator[str]:
                 yield f"removed {info.kind} {name} snapshot {info.name}"
 
 
-def _snapshots(root: Path) -> Iterator[str]:
-    """Active snapshots and views: containers' writable layers, unpacks cut short. Committed layers stay."""
-    for name in ("overlay", "native"):
-        snapshotter = snapshots.get(name, root)
-        for info in snapshotter.list():
-            if info.kind != "committed":  # nothing is ever on top of an active snapshot or a view
-                snapshotter.remove(info.name)
-                yield f"removed {name} snapshot {info.name!r}"
-
-
 def clean(root: Path | None = None) -> list[str]:
     """Remove every container, cgroup, mount and network object the lab made; say what went."""
     root = root or default_root()
@@ -164,5 +153,5 @@ def clean(root: Path | None = None) -> list[str]:
     if os.geteuid() == 0:
         done += _network()
     done += _records(root)
-    done += _snapshots(root)
+    done += _uncommitted_snapshots(root)
     return done or ["nothing to clean"]
