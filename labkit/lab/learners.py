@@ -26,6 +26,8 @@ import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from ..errors import FailedPrecondition
+
 __all__ = ["LEARNER", "RUNTIME_DISTRIBUTIONS", "ensure_user", "readable_copy", "command", "run_as"]
 
 #: the system user a root session runs rootless labkit as
@@ -40,9 +42,12 @@ def ensure_user(name: str = LEARNER) -> pwd.struct_passwd:
     try:
         return pwd.getpwnam(name)
     except KeyError:
-        subprocess.run(["useradd", "--system", "--create-home", "--shell", "/bin/sh", name], check=True,
-                       capture_output=True)
-        return pwd.getpwnam(name)
+        made = subprocess.run(["useradd", "--system", "--create-home", "--shell", "/bin/sh", name],
+                              capture_output=True, text=True)
+    try:
+        return pwd.getpwnam(name)  # made now, or by someone else at the same moment
+    except KeyError:
+        raise FailedPrecondition(f"cannot create the user {name}: {made.stderr.strip()}") from None
 
 
 def _closure(names: Iterable[str]) -> list[importlib.metadata.Distribution]:
