@@ -35,7 +35,7 @@ from faultproxy import Fault, FaultProxy
 pytestmark = [pytest.mark.registry]
 
 IMAGE = "lab/layers:latest"
-Setup = Callable[[FaultProxy, dict], "Fault | tuple[Fault, ...]"]
+Setup = Callable[[FaultProxy, dict], Fault | tuple[Fault, ...]]
 
 
 @pytest.fixture(scope="module")
