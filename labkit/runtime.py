@@ -12,7 +12,8 @@ spec's lifecycle (runtime-spec, runtime.md "Operations")::
 
 plus runc's extensions that containerd uses: ``state``, ``pause``/``resume``
 (the cgroup freezer), ``exec`` (one more process in the same namespaces), ``ps``,
-``events --stats`` and ``update``. This module runs them with
+``events --stats`` and ``update``, and ``run`` (create and start in one command that
+stays the process's parent). This module runs them with
 ``--root <lab root>/<runtime>``, parses their JSON, and turns their failures into
 labkit errors with one line that says what went wrong.
 
@@ -22,7 +23,9 @@ labkit errors with one line that says what went wrong.
 from __future__ import annotations
 
 import json
+import os
 import re
+import select
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -46,6 +49,7 @@ _ERRORS: list[tuple[type[LabkitError], re.Pattern[str]]] = [
                                     r"|cannot start|stopped")),
 ]
 _LOGRUS_MSG = re.compile(r'msg="((?:[^"\\]|\\.)*)"')
+_PID_FILE_POLL = 0.001  # seconds between looks for the pid file ``run`` writes once its process has started
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,36 @@ class Runtime:
         args = ["--bundle", str(bundle), *(["--pid-file", str(pid_file)] if pid_file is not None else [])]
         self._spawn("create", id, args, Path(bundle) / "log.json", stdout, stderr)
 
+    def run(self, id: str, bundle: Path, *, pid_file: Path, stdout: IO[Any] | int | None = None,
+            stderr: IO[Any] | int | None = None) -> subprocess.Popen[bytes]:
+        """``runc run``: create and start in one command, which stays the process's parent until it exits.
+
+        Returns once the runtime has written ``pid_file``, which both runtimes do after the
+        start, with the runtime still running: it waits for the process, passes on the signals
+        it gets, deletes the container when the process exits (:meth:`exists` turns false) and
+        exits with its status (128+N for signal N). One command instead of create, start and
+        delete, for a caller that waits anyway (a foreground ``labkit run``). It runs in a
+        session of its own, so that a terminal's Ctrl-C reaches only the caller, which passes it on.
+        """
+        log = Path(bundle) / "log.json"
+        Path(pid_file).unlink(missing_ok=True)
+        argv = [self.binary, "--root", str(self.root), "--log", str(log), "--log-format", "json", "run",
+                "--bundle", str(bundle), "--pid-file", str(pid_file), id]
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, start_new_session=True)
+        pidfd = os.pidfd_open(proc.pid)  # readable once the runtime has exited
+        try:
+            while not _read_pid(pid_file):
+                if select.select([pidfd], [], [], _PID_FILE_POLL)[0] and not _read_pid(pid_file):
+                    proc.wait()  # it never started the process: to the caller, creating it failed
+                    raise self._fail("create", id, _last_log_error(log))
+        finally:
+            os.close(pidfd)
+        return proc
+
+    def exists(self, id: str) -> bool:
+        """Does the runtime keep a container ``id``? Both keep its state in ``<root>/<id>/``: no command to run."""
+        return (self.root / id).is_dir()
+
     def start(self, id: str) -> None:
         """``runc start``: open ``exec.fifo`` so that the waiting init execs the user's process."""
         self._call("start", id)
@@ -195,6 +229,14 @@ class Runtime:
     def update(self, id: str, resources: dict[str, Any]) -> None:
         """``runc update -r -``: change a running container's limits (a runtime-spec ``linux.resources``)."""
         self._call("update", id, "--resources", "-", input=json.dumps(resources))
+
+
+def _read_pid(pid_file: Path) -> int:
+    """The pid in a runtime's pid file, or 0 while it is missing or not yet written."""
+    try:
+        return int(Path(pid_file).read_text())
+    except (FileNotFoundError, ValueError):
+        return 0
 
 
 def _last_log_error(log: Path) -> str:

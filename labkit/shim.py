@@ -15,8 +15,9 @@ whoever asked for the container. containerd solves this with
                                └─ "exit S"   ──status pipe──> supervisor (if it still listens)
 
 so a task started by ``labkit run -d`` keeps running after the command returns, and its
-exit is still recorded and published. A caller that outlives its tasks (a foreground
-``labkit run``, a notebook kernel) may skip the shim and reap them itself: :class:`Reaper`. The shim starts as ``python -S -m labkit.shim``
+exit is still recorded and published. A caller that outlives its tasks (a notebook kernel)
+may skip the shim and reap them itself: :class:`Reaper`; one that waits for its task (a
+foreground ``labkit run``) may leave the waiting to ``runc run``: :class:`Parent`. The shim starts as ``python -S -m labkit.shim``
 and imports only the standard library, the runtime driver and the events journal:
 every millisecond here is paid by every ``labkit run``.
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -43,7 +45,7 @@ from .runtime import Runtime
 if TYPE_CHECKING:
     from .events import Exchange
 
-__all__ = ["Launched", "Reaper", "launch", "milestone_lock", "read_exit", "reaper_gone", "record_lost_exit",
+__all__ = ["Launched", "Reaper", "Parent", "launch", "milestone_lock", "read_exit", "reaper_gone", "record_lost_exit",
            "alive", "exit_status", "main"]
 
 _PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
@@ -68,15 +70,17 @@ class Launched:
 
 
 def launch(request: dict[str, Any], *, stdout: IO[Any] | int, stderr: IO[Any] | int,
-           shim: bool = True) -> Launched | Reaper:
+           shim: bool = True) -> Launched | Reaper | Parent:
     """Start a detached shim for ``request`` and return once its process exists (or raise its error).
 
     ``request`` holds: ``kind`` ("init" or "exec"), ``runtime``, ``runtime_root``,
     ``container_id``, ``id`` (the process id: container id or exec id), ``dir`` (where
     pid, exit.json and logs go), ``root`` (the lab root, for events), and ``bundle``
-    (init) or ``process`` (exec). ``stdout``/``stderr`` become the container process's.
-    With ``shim=False`` this process reaps it instead (:class:`Reaper`).
+    (init and run) or ``process`` (exec). ``stdout``/``stderr`` become the container process's.
+    With ``shim=False`` this process reaps it instead (:class:`Reaper`); kind "run" is :class:`Parent`.
     """
+    if request["kind"] == "run":
+        return Parent(request, stdout=stdout, stderr=stderr)
     if not shim:
         return Reaper(request, stdout=stdout, stderr=stderr)
     read_fd, write_fd = os.pipe()
@@ -95,7 +99,36 @@ def launch(request: dict[str, Any], *, stdout: IO[Any] | int, stderr: IO[Any] | 
     return Launched(int(value), status)
 
 
-class Reaper:
+class _Pinned:
+    """A process this one may signal without a runtime command: a pidfd (pidfd_open(2)) pins it.
+
+    A pid alone is unsafe: once the process is reaped the kernel may give its pid to
+    another. A pidfd keeps naming the process it was opened for (``ESRCH`` once it is gone).
+    """
+
+    pid: int
+
+    def _pin(self, pidfd: int) -> None:
+        self._pidfd, self._lock = pidfd, threading.Lock()
+
+    def _unpin(self) -> None:
+        with self._lock:
+            if self._pidfd >= 0:
+                os.close(self._pidfd)
+                self._pidfd = -1
+
+    def kill(self, signum: int) -> None:
+        """Send ``signum`` through the pidfd (pidfd_send_signal(2)); FailedPrecondition once it has exited."""
+        with self._lock:
+            try:
+                if self._pidfd < 0:
+                    raise ProcessLookupError
+                signal.pidfd_send_signal(self._pidfd, signum)
+            except ProcessLookupError:
+                raise FailedPrecondition(f"cannot kill pid {self.pid}: it has exited") from None
+
+
+class Reaper(_Pinned):
     """No shim: this very process is the subreaper, and a thread waits for the one process.
 
     For a caller that outlives its tasks — a foreground ``labkit run``, a notebook kernel
@@ -109,6 +142,7 @@ class Reaper:
         _claim(Path(request["dir"]))
         _become_subreaper()
         self.pid = _start(request, Path(request["dir"]), stdout, stderr)
+        self._pin(os.pidfd_open(self.pid))  # our child until we reap it: the pid is still its own
         self._status: int | None = None
         self._thread = threading.Thread(target=self._reap, args=(request, Exchange(Path(request["root"]))),
                                         name=f"labkit-reaper-{self.pid}", daemon=True)
@@ -116,6 +150,7 @@ class Reaper:
 
     def _reap(self, request: dict[str, Any], exchange: Exchange) -> None:
         _, status = os.waitpid(self.pid, 0)
+        self._unpin()
         self._status = _record(request, self.pid, exit_status(status), exchange)
 
     def wait(self) -> int:
@@ -124,6 +159,39 @@ class Reaper:
         if self._status is None:
             raise LabkitError(f"the exit of pid {self.pid} could not be recorded")
         return self._status
+
+
+class Parent(_Pinned):
+    """``runc run``: the runtime is the process's parent and this process the runtime's — no shim, no subreaper.
+
+    For a caller that waits for its task anyway (a foreground ``labkit run``): one runtime
+    command creates and starts the process, waits for it and deletes the container, where
+    a shim would run three (create, start, delete). Its exit status is the process's.
+    """
+
+    def __init__(self, request: dict[str, Any], *, stdout: IO[Any] | int, stderr: IO[Any] | int) -> None:
+        directory = Path(request["dir"])
+        _claim(directory)
+        runtime = Runtime(request["runtime"], Path(request["runtime_root"]))
+        self._request = request
+        self._proc = runtime.run(request["container_id"], Path(request["bundle"]), pid_file=directory / "pid",
+                                 stdout=stdout, stderr=stderr)
+        self.pid = int((directory / "pid").read_text())
+        try:  # the runtime's child, or gone already (then its pid may be another's: forget it)
+            self._pin(os.pidfd_open(self.pid))
+        except ProcessLookupError:
+            self._pin(-1)
+        if _stat(self.pid)[1:2] != [str(self._proc.pid)]:
+            self._unpin()
+
+    def wait(self) -> int:
+        """Block until the runtime has exited; record and publish the exit; return the exit status."""
+        from .events import Exchange
+
+        code = self._proc.wait()
+        self._unpin()
+        status = 128 - code if code < 0 else code  # the runtime itself killed by a signal
+        return _record(self._request, self.pid, status, Exchange(Path(self._request["root"])))
 
 
 def _error(message: str) -> LabkitError:
@@ -222,13 +290,18 @@ def reaper_gone(directory: Path) -> bool:
         return False
 
 
+def _stat(pid: int) -> list[str]:
+    """The fields of ``/proc/PID/stat`` after the command name (proc(5)): state, ppid, ...; [] if it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return []
+
+
 def alive(pid: int) -> bool:
     """Is ``pid`` a live process (not gone, not a zombie waiting for its parent)?"""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    stat = _stat(pid)
+    return bool(stat) and stat[0] != "Z"
 
 
 def record_lost_exit(request: dict[str, Any], pid: int, exchange: Exchange) -> int:

@@ -92,9 +92,16 @@ class Container:
         The process's stdout and stderr go to files in the container's directory, or to
         the given path or open file descriptor (``labkit run`` passes its own terminal).
         """
-        if (self.dir / "task.json").exists():
-            raise AlreadyExists(f"container {self.id} already has a task: delete it first")
         return Task.create(self, stdout=stdout, stderr=stderr)
+
+    def run_task(self, *, stdout: Path | int | None = None, stderr: Path | int | None = None) -> Task:
+        """:meth:`new_task` and ``start()`` at once: one ``runc run``, a child of this process; ``/tasks/create``, ``/tasks/start``.
+
+        For a caller that waits for the task (a foreground ``labkit run``): no shim, and one
+        runtime command where ``new_task``, ``start`` and ``delete`` run three. The exit is
+        recorded when this process waits for it (``task.wait()``), so it must outlive the task.
+        """
+        return Task.create(self, stdout=stdout, stderr=stderr, start=True)
 
     def task(self) -> Task:
         """The container's task, found again from its record (``NotFound`` if there is none)."""

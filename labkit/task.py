@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import snapshots
 from .errors import AlreadyExists, FailedPrecondition, LabkitError, NotFound
-from .shim import Launched, Reaper, alive, launch, milestone_lock, read_exit, reaper_gone, record_lost_exit
+from .shim import Launched, Parent, Reaper, alive, launch, milestone_lock, read_exit, reaper_gone, record_lost_exit
 
 if TYPE_CHECKING:
     from .supervisor import Container
@@ -71,7 +71,7 @@ class Process:
 
     def __init__(self, task: Task, id: str, directory: Path) -> None:
         self.task, self.id, self.dir = task, id, directory
-        self._launched: Launched | Reaper | None = None
+        self._launched: Launched | Reaper | Parent | None = None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.id} {self.status()}>"
@@ -176,8 +176,15 @@ class Task(Process):
         self.runtime = container.supervisor.runtime(container.runtime)
 
     @classmethod
-    def create(cls, container: Container, *, stdout: Path | int | None, stderr: Path | int | None) -> Task:
-        """Mount the rootfs, ``runc create`` through a shim, record and publish ``/tasks/create``."""
+    def create(cls, container: Container, *, stdout: Path | int | None, stderr: Path | int | None,
+               start: bool = False) -> Task:
+        """Mount the rootfs, ``runc create`` through a shim, record and publish ``/tasks/create``.
+
+        ``start=True`` runs ``runc run`` instead, as this process's child (:class:`~labkit.shim.Parent`),
+        and publishes ``/tasks/start`` right after ``/tasks/create``: the process is running by then.
+        """
+        if (container.dir / "task.json").exists():
+            raise AlreadyExists(f"container {container.id} already has a task: delete it first")
         task = cls(container)
         rootfs = container.bundle / "rootfs"
         rootfs.mkdir(exist_ok=True)
@@ -187,7 +194,8 @@ class Task(Process):
             snapshots.mount_all(mounts, rootfs)
         with milestone_lock(task.dir):
             try:
-                out, err = task._launch({"kind": "init", "bundle": str(container.bundle)}, stdout, stderr)
+                out, err = task._launch({"kind": "run" if start else "init", "bundle": str(container.bundle)},
+                                        stdout, stderr)
             except BaseException:
                 if mounted:
                     snapshots.unmount(rootfs)
@@ -197,6 +205,8 @@ class Task(Process):
             container.supervisor.publish("/tasks/create", {
                 "container_id": container.id, "bundle": str(container.bundle), "io": io, "pid": task.pid,
                 "rootfs": [{"type": m.type, "source": m.source, "options": list(m.options)} for m in mounts]})
+            if start:
+                container.supervisor.publish("/tasks/start", {"container_id": container.id, "pid": task.pid})
         return task
 
     def status(self) -> str:
@@ -219,9 +229,20 @@ class Task(Process):
             self.container.supervisor.publish("/tasks/start", {"container_id": self.id, "pid": self.pid})
 
     def kill(self, signal: int = 15, *, all: bool = False) -> None:
-        """``runc kill``: signal init (``all``: every process). PID 1 ignores signals it has no handler for."""
-        self._require("kill")
-        self.runtime.kill(self.id, signal, all=all)
+        """``runc kill``: signal init (``all``: every process). PID 1 ignores signals it has no handler for.
+
+        A task this process reaps or runs (:class:`~labkit.shim.Reaper`, :class:`~labkit.shim.Parent`)
+        is signalled through its pidfd, without a runtime command. Either refuses a stopped task and changes nothing, so the
+        status is asked (a ``runc state``) only then, to say why in the supervisor's words.
+        """
+        try:
+            if isinstance(self._launched, (Reaper, Parent)) and not all:
+                self._launched.kill(signal)
+            else:
+                self.runtime.kill(self.id, signal, all=all)
+        except LabkitError:
+            self._require("kill")
+            raise
 
     def pause(self) -> None:
         """``runc pause``: freeze every process in the cgroup freezer; ``/tasks/paused``."""
@@ -266,7 +287,8 @@ class Task(Process):
         self._require("delete")
         self.wait()  # the runtime may say stopped a moment before the shim has published the exit
         record = read_exit(self.dir) or {}
-        self.runtime.delete(self.id)
+        if self.runtime.exists(self.id):  # ``runc run`` has deleted it itself
+            self.runtime.delete(self.id)
         if _mounts_rootfs(self.container):
             snapshots.unmount(self.container.bundle / "rootfs")
         for name in ("task.json", "pid", "exit.json", "stdout", "stderr", "lock", "shim.pid"):

@@ -182,8 +182,10 @@ class CrunDriver(RuncDriver):
 class LabkitDriver(Driver):
     """``labkit.Supervisor`` in this process: the calls a notebook makes (design.md, "Python API").
 
-    The bench outlives every task it makes and waits for each, so it is their subreaper
-    itself (``Supervisor(shim=False)``, as a notebook kernel may be): no shim start-up per task.
+    The bench outlives every task it makes and waits for each, so ``run`` is
+    ``Container.run_task()``: one ``runc run`` as this process's child creates and starts the
+    task, and deletes the container when it exits — no shim, no ``runc start`` or ``delete``;
+    ``stop`` signals through a pidfd, without a runtime command.
     """
 
     type = "labkit"
@@ -192,14 +194,12 @@ class LabkitDriver(Driver):
         from ..images import pull
         from ..supervisor import Supervisor
 
-        self.supervisor = Supervisor(self.root, shim=False)
+        self.supervisor = Supervisor(self.root)
         self.image = pull(self.suite.image, plain_http=self.suite.plain_http)
         self.tasks: dict[str, Task] = {}
 
     def run(self, name: str) -> None:
-        task = self.supervisor.create_container(name, self.image, list(self.suite.args)).new_task()
-        self.tasks[name] = task
-        task.start()
+        self.tasks[name] = self.supervisor.create_container(name, self.image, list(self.suite.args)).run_task()
 
     def pause(self, name: str) -> None:
         self.tasks[name].pause()

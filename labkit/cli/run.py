@@ -4,9 +4,10 @@ In the foreground the container's stdout and stderr are this command's own (the
 task writes straight to the terminal), signals sent to ``labkit run`` are passed on
 to the task, and the command exits with the task's exit status — 128+N when a
 signal N killed it, as a shell reports it. The task is always deleted afterwards;
-``--rm`` removes the container too. In the foreground this command is the task's
-subreaper (no shim to start); with ``-d`` it returns once the task has started and the
-task's shim keeps it supervised (``labkit tasks ls`` shows it).
+``--rm`` removes the container too. In the foreground this command waits for the task
+itself: one ``runc run`` as its child creates, starts and deletes the container (no shim
+to start, no ``runc start`` or ``delete``); with ``-d`` it returns once the task has
+started and the task's shim keeps it supervised (``labkit tasks ls`` shows it).
 An image not yet in the store is pulled first.
 """
 
@@ -46,7 +47,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.rm and args.detach:
         raise InvalidArgument("--rm and --detach cannot be used together")
     command = args.args[1:] if args.args[:1] == ["--"] else args.args
-    sup = Supervisor(shim=args.detach)  # in the foreground this process waits, so it can reap the task itself
+    sup = Supervisor()
     try:
         image = sup.image(args.ref)
     except NotFound:
@@ -67,7 +68,7 @@ def _foreground(container: Container) -> int:
     """Run the container's task with our stdout and stderr, pass signals on, delete it; its exit status."""
     from ..errors import FailedPrecondition
 
-    task = container.new_task(stdout=sys.stdout.fileno(), stderr=sys.stderr.fileno())
+    task = container.run_task(stdout=sys.stdout.fileno(), stderr=sys.stderr.fileno())
 
     def proxy(signum: int, _frame: object) -> None:
         try:
@@ -77,12 +78,11 @@ def _foreground(container: Container) -> int:
 
     previous = {signum: signal.signal(signum, proxy) for signum in _PROXIED}
     try:
-        task.start()
         return task.wait()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        if task.status() != "stopped":  # start failed, or we were interrupted: do not leave it running
+        if task.status() != "stopped":  # we were interrupted: do not leave it running
             task.kill(signal.SIGKILL)
             task.wait()
         task.delete()
