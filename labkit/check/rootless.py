@@ -22,10 +22,11 @@ def to_host(function: Callable[[str, int], int | None]) -> bool:
     cases = [
         (_RUNC, 0, 1000, "root inside runc's rootless map is the caller: 1000"),
         (_HOST, 1234, 1234, "in the host's own map every id is itself"),
+        (_RUNC, 1, None, "a range covers inside .. inside+count-1: with count 1 only uid 0 is mapped, so uid 1 "
+                         "is unmapped (return None)"),
         (_SUBUIDS, 1, 100000, "the second line maps 1 to 100000: read every line, not only the first"),
         (_SUBUIDS, 65536, 165535, "a range covers inside .. inside+count-1: 65536 is the last id of the second line"),
         (_SUBUIDS, 65537, None, "65537 is in no range: it is unmapped, return None (the kernel shows 65534, 'nobody')"),
-        (_RUNC, 1, None, "runc's rootless map has one id: uid 1 is unmapped, return None"),
     ]
     for uid_map, uid, expected, why in cases:
         try:
