@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -41,24 +42,29 @@ def _run(*argv: str | Path) -> None:
 
 
 def default_bundle(directory: Path) -> Path:
-    """Make (once) a busybox bundle in ``directory`` and return it; needs root for ``chroot``."""
+    """Make a busybox bundle in ``directory`` and return it; needs root for ``chroot``.
+
+    The root filesystem is made once; ``config.json`` every time, so that a bundle left by
+    an older labkit never times a different container from labkit's (one without seccomp).
+    """
     config = directory / "config.json"
-    if config.exists():
-        return directory
-    if not BUSYBOX.exists():
-        raise Unavailable(f"{BUSYBOX} is missing (apt-get install busybox-static)")
     rootfs = directory / "rootfs"
-    (rootfs / "bin").mkdir(parents=True, exist_ok=True)
-    for empty in ("proc", "sys", "dev", "tmp"):
-        (rootfs / empty).mkdir(exist_ok=True)
-    shutil.copy2(BUSYBOX, rootfs / "bin/busybox")
-    _run("chroot", rootfs, "/bin/busybox", "--install", "-s", "/bin")
-    _run("runc", "spec", "--bundle", directory)
-    spec = json.loads(config.read_text())
+    if not (rootfs / "bin/busybox").exists():
+        if not BUSYBOX.exists():
+            raise Unavailable(f"{BUSYBOX} is missing (apt-get install busybox-static)")
+        (rootfs / "bin").mkdir(parents=True, exist_ok=True)
+        for empty in ("proc", "sys", "dev", "tmp"):
+            (rootfs / empty).mkdir(exist_ok=True)
+        shutil.copy2(BUSYBOX, rootfs / "bin/busybox")
+        _run("chroot", rootfs, "/bin/busybox", "--install", "-s", "/bin")
+    with tempfile.TemporaryDirectory(dir=directory) as template:  # runc spec never overwrites a config
+        _run("runc", "spec", "--bundle", template)
+        spec = json.loads((Path(template) / "config.json").read_text())
     spec["process"]["terminal"] = False  # detached: no console to hand over
     spec["root"]["readonly"] = True      # shared by every container of the run
     spec["linux"]["seccomp"] = seccomp.default_profile(spec["process"]["capabilities"]["bounding"])
-    config.write_text(json.dumps(spec, indent=2))
+    config.with_suffix(".tmp").write_text(json.dumps(spec, indent=2))
+    config.with_suffix(".tmp").replace(config)  # a reader never sees half a config
     return directory
 
 
