@@ -167,3 +167,30 @@ def test_the_driver_needs_no_subreaper_to_create(not_a_subreaper: None, runtime:
     pid = runtime.state(sleeper).pid
     ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
     assert ppid != os.getpid()
+
+
+def test_run_returns_once_started_and_deletes_the_container_itself(runtime: Runtime, tmp_path: Path) -> None:
+    """``run``: create and start in one command that stays the process's parent and exits with its status."""
+    id = f"rt-{uuid.uuid4().hex[:8]}"
+    bundle = make_bundle(tmp_path / "bundle", ["sh", "-c", "sleep 0.2; exit 5"], id)
+    proc = runtime.run(id, bundle, pid_file=tmp_path / "pid", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert runtime.state(id).status == "running" and runtime.state(id).pid == int((tmp_path / "pid").read_text())
+        assert proc.wait(timeout=10) == 5
+        assert not runtime.exists(id)
+    finally:
+        proc.kill()
+        proc.wait()
+        subprocess.run(runtime.command("delete", "--force", id), capture_output=True)
+        remove_cgroups(id)
+
+
+def test_a_run_failure_is_one_line_from_the_log(runtime: Runtime, tmp_path: Path) -> None:
+    bundle = make_bundle(tmp_path / "bundle", ["no-such-program"], "rt-missing-run")
+    with pytest.raises(LabkitError) as caught:
+        runtime.run("rt-missing-run", bundle, pid_file=tmp_path / "pid", stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
+    subprocess.run(runtime.command("delete", "--force", "rt-missing-run"), capture_output=True)
+    remove_cgroups("rt-missing-run")
+    assert str(caught.value).startswith(f"{runtime.name} create rt-missing-run: ")  # it never started
+    assert "no-such-program" in str(caught.value) and "\n" not in str(caught.value)

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -211,3 +212,38 @@ def test_a_killed_shim_leaves_exit_status_255(sup: Supervisor) -> None:
     assert Supervisor().container(id).task().wait() == 255
     exits = [e.event["exit_status"] for e in sup.events.replay(f'topic=="/tasks/exit",event.id=={id}')]
     assert exits == [255]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_run_task_is_one_runtime_run_with_containerds_sequence(sup: Supervisor, runtime: str) -> None:
+    """``run_task()``: new_task and start in one ``runc run``, our child, which deletes the container itself."""
+    sub = sup.subscribe()
+    container = sup.create_container(id := _id(), "127.0.0.1:5000/lab/busybox:latest",
+                                     ["sh", "-c", "echo hi; exit 7"], runtime=runtime)
+    task = container.run_task()
+    with pytest.raises(AlreadyExists):
+        container.run_task()
+    assert task.wait() == 7
+    assert (container.dir / "stdout").read_text() == "hi\n"
+    assert not task.runtime.exists(id) and task.status() == "stopped"
+    assert task.delete()["exit_status"] == 7
+    container.delete()
+    assert topics(sub) == ["/snapshot/prepare", "/containers/create", "/tasks/create", "/tasks/start",
+                           "/tasks/exit", "/tasks/delete", "/snapshot/remove", "/containers/delete"]
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_task_we_run_is_signalled_through_its_pidfd_and_refused_once_it_has_exited(sup: Supervisor,
+                                                                                  runtime: str) -> None:
+    task = sup.create_container(_id(), "127.0.0.1:5000/lab/busybox:latest", ["sleep", "60"],
+                                runtime=runtime).run_task()
+    assert task.status() == "running" and task._launched._pidfd >= 0  # pinned: the runtime's own child
+    with pytest.raises(FailedPrecondition, match="it is running"):
+        task.start()
+    task.kill(signal.SIGKILL)
+    while task.runtime.exists(task.id):  # gone, not yet waited for: the pidfd answers ESRCH
+        time.sleep(0.01)
+    with pytest.raises(FailedPrecondition, match="it is stopped"):
+        task.kill(signal.SIGKILL)
+    assert task.wait() == 137
+    task.delete()

@@ -65,3 +65,17 @@ def test_the_default_bundle_runs_what_labkit_runs(lab_root: Path) -> None:
     assert spec["linux"]["seccomp"]["defaultAction"] == "SCMP_ACT_ERRNO"  # containerd's profile, as labkit's
     assert spec["root"] == {"path": str(base / "rootfs"), "readonly": True}
     assert spec["process"]["args"] == ["sleep", "1"] and spec["process"]["terminal"] is False
+
+
+@pytest.mark.root
+@pytest.mark.tool("runc")
+def test_the_default_bundle_never_keeps_a_stale_config(lab_root: Path) -> None:
+    """A bundle left by an older labkit (no seccomp profile) would time a cheaper container than labkit's."""
+    from labkit.bench.bundle import default_bundle
+
+    base = default_bundle(lab_root / "bundle")
+    stale = json.loads((base / "config.json").read_text())
+    del stale["linux"]["seccomp"]
+    (base / "config.json").write_text(json.dumps(stale))
+    assert "seccomp" in json.loads(default_bundle(lab_root / "bundle").joinpath("config.json").read_text())["linux"]
+    assert sorted(p.name for p in base.iterdir()) == ["config.json", "rootfs"]
