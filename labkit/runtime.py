@@ -163,6 +163,11 @@ class Runtime:
                 if select.select([pidfd], [], [], _PID_FILE_POLL)[0] and not _read_pid(pid_file):
                     proc.wait()  # it never started the process: to the caller, creating it failed
                     raise self._fail("create", id, _last_log_error(log))
+        except BaseException:  # interrupted (Ctrl-C): as subprocess.run does, do not leave the runtime going
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            raise
         finally:
             os.close(pidfd)
         return proc

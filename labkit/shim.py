@@ -27,6 +27,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -188,9 +189,12 @@ class Parent(_Pinned):
         """Block until the runtime has exited; record and publish the exit; return the exit status."""
         from .events import Exchange
 
-        code = self._proc.wait()
+        status = self._proc.wait()
+        if status < 0:  # the runtime itself was killed: its process lives on, orphaned, its status lost to us
+            if self._pidfd >= 0:
+                select.select([self._pidfd], [], [])  # a pidfd turns readable when its process exits
+            status = 255  # containerd's "unknown exit status", as for a dead shim
         self._unpin()
-        status = 128 - code if code < 0 else code  # the runtime itself killed by a signal
         return _record(self._request, self.pid, status, Exchange(Path(self._request["root"])))
 
 

@@ -247,3 +247,13 @@ def test_a_task_we_run_is_signalled_through_its_pidfd_and_refused_once_it_has_ex
         task.kill(signal.SIGKILL)
     assert task.wait() == 137
     task.delete()
+
+
+def test_a_killed_runtime_run_leaves_exit_status_255_once_its_process_has_gone(sup: Supervisor) -> None:
+    """``runc run`` killed: its process lives on, orphaned; the exit is recorded only once it has gone, unknown."""
+    task = sup.create_container(_id(), "127.0.0.1:5000/lab/busybox:latest", ["sleep", "0.5"]).run_task()
+    task._launched._proc.kill()
+    assert Supervisor().container(task.id).task().status() == "running"  # the truth, not the runtime's death
+    assert task.wait() == 255 and task.status() == "stopped"
+    assert task.delete()["exit_status"] == 255  # runc delete: nobody deleted it this time
+    assert not task.runtime.exists(task.id)
