@@ -34,7 +34,6 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -53,12 +52,11 @@ _PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
 
 
-@dataclass
 class Launched:
     """A shim that has created its process: the process's pid and the pipe that will carry its exit."""
 
-    pid: int
-    status: IO[str]
+    def __init__(self, pid: int, status: IO[str]) -> None:
+        self.pid, self.status = pid, status
 
     def wait(self) -> int:
         """Block until the shim has recorded and published the exit; return the exit status."""
