@@ -14,7 +14,8 @@ with the lab registry up (``labkit lab up``) and containerd installed (it is sta
    two run three runtime commands (create, start, delete) where ``runc run`` runs one, which sets
    a floor under their ratio; the output shows that floor too.
 
-Medians of ``--runs`` runs after one warm-up; a ratio below 1 means labkit is faster.
+Medians of ``--runs`` rounds after one warm-up round, each round running every variant once in
+turn (a loaded machine weighs on all alike); a ratio below 1 means labkit is faster.
 """
 
 from __future__ import annotations
@@ -34,15 +35,20 @@ import labkit
 from labkit.paths import registry_address
 
 
-def median_ms(action: Callable[[int], object], runs: int) -> float:
-    """Median wall time of ``action(i)`` over ``runs`` runs, after one warm-up run, in milliseconds."""
-    action(-1)
-    times = []
-    for i in range(runs):
-        start = time.perf_counter()
-        action(i)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+def medians_ms(actions: dict[str, Callable[[int], object]], runs: int) -> dict[str, float]:
+    """Median wall time of each action over ``runs`` rounds, in milliseconds, after one warm-up round.
+
+    Each round runs every action once, in turn, so that a change in the machine's load
+    (other work starting or ending) weighs on all of them alike.
+    """
+    times: dict[str, list[float]] = {label: [] for label in actions}
+    for i in range(-1, runs):
+        for label, action in actions.items():
+            start = time.perf_counter()
+            action(i)
+            if i >= 0:
+                times[label].append(time.perf_counter() - start)
+    return {label: statistics.median(values) * 1000 for label, values in times.items()}
 
 
 def cli_against_ctr(root: Path, ref: str, runs: int, runtime: str) -> tuple[float, float]:
@@ -58,8 +64,9 @@ def cli_against_ctr(root: Path, ref: str, runs: int, runtime: str) -> tuple[floa
 
     with Containerd(root / "ctr") as daemon:
         daemon.pull(ref)
-        ctr = median_ms(lambda i: daemon.run(ref, f"bench-{i + 1}", "true"), runs)
-    return median_ms(labkit_run, runs), ctr
+        medians = medians_ms({"labkit": labkit_run, "ctr": lambda i: daemon.run(ref, f"bench-{i + 1}", "true")},
+                             runs)
+    return medians["labkit"], medians["ctr"]
 
 
 def api_against_runc_run(root: Path, ref: str, runs: int, runtime: str) -> dict[str, float]:
@@ -68,11 +75,11 @@ def api_against_runc_run(root: Path, ref: str, runs: int, runtime: str) -> dict[
 
     os.environ["LABKIT_ROOT"] = str(root / "api")
     image = labkit.pull(ref, plain_http=True)
-    results = {}
+    actions: dict[str, Callable[[int], object]] = {}
     for label, shim, one_command in (("API, a shim per task", True, False),
                                      ("API, reaping its own tasks", False, False),
                                      ("API, run_task(): one runc run, our child", True, True)):
-        container = labkit.Supervisor(shim=shim).create_container(f"bench-api-{len(results)}", image, ["true"],
+        container = labkit.Supervisor(shim=shim).create_container(f"bench-api-{len(actions)}", image, ["true"],
                                                                     runtime=runtime)
 
         def lifecycle(_i: int, container: labkit.supervisor.Container = container, one_command: bool = one_command
@@ -85,27 +92,27 @@ def api_against_runc_run(root: Path, ref: str, runs: int, runtime: str) -> dict[
             task.wait()
             task.delete()
 
-        results[label] = median_ms(lifecycle, runs)
-    rootfs = container.bundle / "rootfs"
-    snapshots.mount_all(container.supervisor.snapshots("overlay").mounts(container.snapshot_key), rootfs)
+        actions[label] = lifecycle
+    bundle = labkit.Supervisor().create_container("bench-bare", image, ["true"], runtime=runtime).bundle
+    (bundle / "rootfs").mkdir(exist_ok=True)
+    snapshots.mount_all(labkit.Supervisor().snapshots("overlay").mounts("bench-bare"), bundle / "rootfs")
     bare = [runtime, "--root", str(root / "bare")]
+
+    def three_commands(i: int) -> None:
+        subprocess.run([*bare, "create", "--bundle", str(bundle), f"three-{i + 1}"], stdin=subprocess.DEVNULL,
+                       check=True)
+        subprocess.run([*bare, "start", f"three-{i + 1}"], check=True)
+        while b'"stopped"' not in subprocess.run([*bare, "state", f"three-{i + 1}"], capture_output=True).stdout:
+            time.sleep(0.001)
+        subprocess.run([*bare, "delete", f"three-{i + 1}"], check=True)
+
+    actions[f"bare {runtime} run"] = lambda i: subprocess.run(
+        [*bare, "run", "--bundle", str(bundle), f"bare-{i + 1}"], stdin=subprocess.DEVNULL, check=True)
+    actions[f"bare {runtime} create+start+delete (the floor)"] = three_commands
     try:
-        results[f"bare {runtime} run"] = median_ms(
-            lambda i: subprocess.run([*bare, "run", "--bundle", str(container.bundle), f"bare-{i + 1}"],
-                                     stdin=subprocess.DEVNULL, check=True), runs)
-
-        def three_commands(i: int) -> None:
-            subprocess.run([*bare, "create", "--bundle", str(container.bundle), f"three-{i + 1}"],
-                           stdin=subprocess.DEVNULL, check=True)
-            subprocess.run([*bare, "start", f"three-{i + 1}"], check=True)
-            while b'"stopped"' not in subprocess.run([*bare, "state", f"three-{i + 1}"], capture_output=True).stdout:
-                time.sleep(0.001)
-            subprocess.run([*bare, "delete", f"three-{i + 1}"], check=True)
-
-        results[f"bare {runtime} create+start+delete (the floor)"] = median_ms(three_commands, runs)
+        return medians_ms(actions, runs)
     finally:
-        snapshots.unmount(rootfs)
-    return results
+        snapshots.unmount(bundle / "rootfs")
 
 
 def main() -> None:
