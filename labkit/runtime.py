@@ -28,8 +28,9 @@ import re
 import select
 import shutil
 import subprocess
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any
 
 from .errors import AlreadyExists, FailedPrecondition, LabkitError, NotFound, Unavailable
 from .paths import default_root
@@ -51,18 +52,16 @@ _LOGRUS_MSG = re.compile(r'msg="((?:[^"\\]|\\.)*)"')
 _PID_FILE_POLL = 0.001  # seconds between looks for the pid file ``run`` writes once its process has started
 
 
-class State(NamedTuple):
-    """``runc state ID``: the runtime's view of one container (runtime-spec, runtime.md "State").
-
-    A named tuple, not a dataclass: every shim imports this module, and ``dataclasses`` costs its start-up milliseconds.
-    """
+@dataclass(frozen=True)
+class State:
+    """``runc state ID``: the runtime's view of one container (runtime-spec, runtime.md "State")."""
 
     id: str
     pid: int
     status: str  # "created" | "running" | "paused" | "stopped"
     bundle: str
     created: str = ""
-    annotations: dict[str, str] = {}  # noqa: RUF012 - from_json always gives its own
+    annotations: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> State:
