@@ -98,10 +98,14 @@ def command(user: str, args: list[str], *, pythonpath: Path, env: Mapping[str, s
     PATH and PYTHONPATH (the readable copy); ``env`` adds to it (``HOME`` for a fresh lab root,
     ``LABKIT_REGISTRY``, ...).
     """
+    account = pwd.getpwnam(user)
     python = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
-    variables = {"HOME": pwd.getpwnam(user).pw_dir, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-                 "PYTHONPATH": str(pythonpath), "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", **(env or {})}
-    return ["runuser", "-u", user, "--", "env", "-i", *(f"{k}={v}" for k, v in variables.items()), python, *args]
+    variables = {"HOME": account.pw_dir, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": str(pythonpath),
+                 "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", **(env or {})}
+    # setpriv (util-linux) changes ids and execs, with no PAM session and no fork in between (unlike runuser):
+    # the pid the caller holds is the python process itself, so signals and kills reach it.
+    return ["setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}", "--init-groups",
+            "env", "-i", *(f"{k}={v}" for k, v in variables.items()), python, *args]
 
 
 def run_as(user: str, args: list[str], *, pythonpath: Path, env: Mapping[str, str] | None = None,

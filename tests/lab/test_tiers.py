@@ -39,7 +39,7 @@ _BLOCK_USERNS = ('echo 1 > /proc/sys/user/max_user_namespaces && '
 
 
 @pytest.fixture
-def inspect_kernel(tmp_path: Path, lab_root: Path) -> KernelManager:
+def inspect_kernel(tmp_path: Path, lab_root: Path) -> Iterator[KernelManager]:
     """A kernel manager whose kernel runs with no root and no user namespaces (see the module's docstring)."""
     spec = tmp_path / "kernels" / "inspect"
     spec.mkdir(parents=True)
@@ -48,7 +48,11 @@ def inspect_kernel(tmp_path: Path, lab_root: Path) -> KernelManager:
                  sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "inspect tier", "language": "python", "env": {"LABKIT_ROOT": str(lab_root)},
     }))
-    return KernelManager(kernel_name="inspect", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec.parent)]))
+    specs = KernelSpecManager(kernel_dirs=[str(spec.parent)])
+    manager = KernelManager(kernel_name="inspect", kernel_spec_manager=specs)
+    yield manager
+    if manager.has_kernel:  # nbclient leaves a kernel it was handed running
+        manager.shutdown_kernel(now=True)
 
 
 def _outputs(cell: nbformat.NotebookNode) -> str:
