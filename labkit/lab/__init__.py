@@ -8,5 +8,6 @@
 - ``notebook``: the ``%%needs TIER`` cell magic the notebooks use.
 - ``containerd``: the real containerd, run privately under the lab root, side by side with labkit.
 - ``protos``:   containerd's gRPC stubs, generated at set-up time from Debian's ``.proto`` files.
+- ``learners``:  run labkit as an ordinary system user (the rootless tier, in tests and workshops).
 - ``nbstrip``:  strip widget state from executed notebooks before they are committed.
 """
