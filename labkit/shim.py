@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from .events import Exchange
 
 __all__ = ["Launched", "Reaper", "Parent", "launch", "milestone_lock", "read_exit", "reaper_gone", "record_lost_exit",
-           "alive", "exit_status", "main"]
+           "alive", "signal_reaped", "exit_status", "main"]
 
 _PR_SET_CHILD_SUBREAPER = 36  # <linux/prctl.h>
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
@@ -304,6 +304,30 @@ def alive(pid: int) -> bool:
     """Is ``pid`` a live process (not gone, not a zombie waiting for its parent)?"""
     stat = _stat(pid)
     return bool(stat) and stat[0] != "Z"
+
+
+def signal_reaped(directory: Path, pid: int, signum: int) -> bool:
+    """Signal ``pid`` if it is still the child of its reaper (``<dir>/shim.pid``); False if not (gone, or not known).
+
+    kill(2) by pid alone could hit another process that got the pid once this one was
+    reaped. Until then its reaper is its parent, and a reaper starts nothing after its
+    process: so a pidfd opened first, then the parent checked, name the right process
+    (pidfd_open(2), pidfd_send_signal(2)).
+    """
+    try:
+        reaper = (Path(directory) / "shim.pid").read_text().strip()
+        pidfd = os.pidfd_open(pid)
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    try:
+        if _stat(pid)[1:2] != [reaper]:
+            return False
+        signal.pidfd_send_signal(pidfd, signum)
+        return True
+    except ProcessLookupError:
+        return False
+    finally:
+        os.close(pidfd)
 
 
 def record_lost_exit(request: dict[str, Any], pid: int, exchange: Exchange) -> int:

@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import snapshots
 from .errors import AlreadyExists, FailedPrecondition, LabkitError, NotFound
-from .shim import Launched, Parent, Reaper, alive, launch, milestone_lock, read_exit, reaper_gone, record_lost_exit
+from .shim import (Launched, Parent, Reaper, alive, launch, milestone_lock, read_exit, reaper_gone, record_lost_exit,
+                   signal_reaped)
 
 if TYPE_CHECKING:
     from .supervisor import Container
@@ -153,10 +154,16 @@ class Process:
         return record["exit_status"]
 
     def kill(self, signal: int = 15) -> None:
-        """Send ``signal`` to the process (exec'd processes are signalled directly, as containerd does)."""
+        """Send ``signal`` to the process (exec'd processes are signalled directly, as containerd does).
+
+        Through a pidfd, never by the pid alone: the process may have exited and its pid gone to another.
+        """
         if self.status() != "running":
             raise FailedPrecondition(f"cannot kill {self.id}: it is {self.status()} (kill needs running)")
-        os.kill(self.pid, signal)
+        if isinstance(self._launched, Reaper):
+            self._launched.kill(signal)
+        elif not signal_reaped(self.dir, self.pid, signal):
+            raise FailedPrecondition(f"cannot kill {self.id}: it has exited")
 
     def delete(self) -> dict[str, Any]:
         """Forget a stopped exec'd process; return its exit record (containerd publishes nothing for it)."""
@@ -231,14 +238,16 @@ class Task(Process):
     def kill(self, signal: int = 15, *, all: bool = False) -> None:
         """``runc kill``: signal init (``all``: every process). PID 1 ignores signals it has no handler for.
 
-        A task this process reaps or runs (:class:`~labkit.shim.Reaper`, :class:`~labkit.shim.Parent`)
-        is signalled through its pidfd, without a runtime command. Either refuses a stopped task and changes nothing, so the
-        status is asked (a ``runc state``) only then, to say why in the supervisor's words.
+        Init is signalled through a pidfd, without a runtime command, when this process
+        reaps or runs it (:class:`~labkit.shim.Reaper`, :class:`~labkit.shim.Parent`) or its
+        shim still does (:func:`~labkit.shim.signal_reaped`); else with ``runc kill``. Either
+        refuses a stopped task and changes nothing, so the status is asked (a ``runc state``)
+        only then, to say why in the supervisor's words.
         """
         try:
             if isinstance(self._launched, (Reaper, Parent)) and not all:
                 self._launched.kill(signal)
-            else:
+            elif all or not signal_reaped(self.dir, self.pid, signal):
                 self.runtime.kill(self.id, signal, all=all)
         except LabkitError:
             self._require("kill")

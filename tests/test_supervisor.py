@@ -257,3 +257,19 @@ def test_a_killed_runtime_run_leaves_exit_status_255_once_its_process_has_gone(s
     assert task.wait() == 255 and task.status() == "stopped"
     assert task.delete()["exit_status"] == 255  # runc delete: nobody deleted it this time
     assert not task.runtime.exists(task.id)
+
+
+def test_a_shims_process_is_signalled_only_while_it_is_still_the_shims_child(sup: Supervisor) -> None:
+    """kill through a pidfd, checked against the reaper: never a process that got the pid afterwards."""
+    from labkit.shim import signal_reaped
+
+    task = sup.create_container(_id(), "127.0.0.1:5000/lab/busybox:latest", ["sleep", "60"]).new_task()
+    task.start()
+    assert not signal_reaped(task.dir, os.getpid(), 0)  # alive, but not the shim's child: hands off
+    assert signal_reaped(task.dir, task.pid, 0)  # signal 0: the checks alone
+    task.kill(signal.SIGKILL)
+    assert task.wait() == 137
+    assert not signal_reaped(task.dir, task.pid, 0)
+    with pytest.raises(FailedPrecondition, match="it is stopped"):
+        task.kill(signal.SIGKILL)
+    task.delete()
