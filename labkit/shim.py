@@ -17,9 +17,9 @@ whoever asked for the container. containerd solves this with
 so a task started by ``labkit run -d`` keeps running after the command returns, and its
 exit is still recorded and published. A caller that outlives its tasks (a notebook kernel)
 may skip the shim and reap them itself: :class:`Reaper`; one that waits for its task (a
-foreground ``labkit run``) may leave the waiting to ``runc run``: :class:`Parent`. The shim starts as ``python -S -m labkit.shim``
-and imports only the standard library, the runtime driver and the events journal:
-every millisecond here is paid by every ``labkit run``.
+foreground ``labkit run``) may leave the waiting to ``runc run``: :class:`Parent`. The shim
+starts as ``python -S -m labkit.shim`` and imports only the standard library, the runtime
+driver and the events journal: every millisecond here is paid by every ``labkit run -d``.
 """
 
 from __future__ import annotations

@@ -95,11 +95,12 @@ class Container:
         return Task.create(self, stdout=stdout, stderr=stderr)
 
     def run_task(self, *, stdout: Path | int | None = None, stderr: Path | int | None = None) -> Task:
-        """:meth:`new_task` and ``start()`` at once: one ``runc run``, a child of this process; ``/tasks/create``, ``/tasks/start``.
+        """:meth:`new_task` and ``start()`` at once, with one ``runc run`` as this process's child.
 
-        For a caller that waits for the task (a foreground ``labkit run``): no shim, and one
-        runtime command where ``new_task``, ``start`` and ``delete`` run three. The exit is
-        recorded when this process waits for it (``task.wait()``), so it must outlive the task.
+        ``/tasks/create`` and ``/tasks/start`` are published once the runtime has started the
+        process. For a caller that waits for the task (a foreground ``labkit run``): no shim,
+        and one runtime command where ``new_task``, ``start`` and ``delete`` run three. The exit
+        is recorded when this process waits for it (``task.wait()``), so it must outlive the task.
         """
         return Task.create(self, stdout=stdout, stderr=stderr, start=True)
 
