@@ -296,8 +296,11 @@ class Task(Process):
         self._require("delete")
         self.wait()  # the runtime may say stopped a moment before the shim has published the exit
         record = read_exit(self.dir) or {}
-        if self.runtime.exists(self.id):  # ``runc run`` has deleted it itself
-            self.runtime.delete(self.id)
+        if self.runtime.exists(self.id):  # else ``runc run`` has deleted it itself, as it does once its process exits
+            try:
+                self.runtime.delete(self.id)
+            except NotFound:  # it did so just now, at the same moment (a foreground run killed, its task killed)
+                pass
         if _mounts_rootfs(self.container):
             snapshots.unmount(self.container.bundle / "rootfs")
         for name in ("task.json", "pid", "exit.json", "stdout", "stderr", "lock", "shim.pid"):
