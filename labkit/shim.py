@@ -296,7 +296,7 @@ def _stat(pid: int) -> list[str]:
     """The fields of ``/proc/PID/stat`` after the command name (proc(5)): state, ppid, ...; [] if it is gone."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone before the open, or between the open and the read (ESRCH)
         return []
 
 
