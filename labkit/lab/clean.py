@@ -19,6 +19,7 @@ Each step reports what it removed, so the learner sees what had leaked.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -59,21 +60,26 @@ def _containers(root: Path) -> Iterator[str]:
 
 
 def _lab_cgroups() -> list[Path]:
-    """Every cgroup directory under ``labkit/`` in every hierarchy, deepest first."""
-    groups = [p for top in CGROUP_MOUNT.glob(f"*/{CGROUP_PARENT}") for p in top.rglob("*") if p.is_dir()]
-    groups += [p for p in CGROUP_MOUNT.glob(CGROUP_PARENT) if p.is_dir()]  # the v2 tree
-    groups += [p for p in CGROUP_MOUNT.glob(f"*/{CGROUP_PARENT}") if p.is_dir()]
-    return sorted(set(groups), key=lambda p: len(p.parts), reverse=True)
+    """Every cgroup directory under ``labkit/`` in every hierarchy (v1) or the v2 tree, deepest first."""
+    tops = [*CGROUP_MOUNT.glob(f"*/{CGROUP_PARENT}"), CGROUP_MOUNT / CGROUP_PARENT]
+    groups = {Path(directory) for top in tops for directory, _, _ in os.walk(top)}  # os.walk skips what vanishes
+    return sorted(groups, key=lambda p: len(p.parts), reverse=True)
 
 
 def _kill_cgroup_members(groups: list[Path]) -> Iterator[str]:
+    # A group can vanish while we walk (its last task exited and the runtime removed it): skip it.
     for group in groups:
-        if (group / "freezer.state").exists():
-            (group / "freezer.state").write_text("THAWED")
-        elif (group / "cgroup.freeze").exists():
-            (group / "cgroup.freeze").write_text("0")
+        with contextlib.suppress(FileNotFoundError):
+            if (group / "freezer.state").exists():
+                (group / "freezer.state").write_text("THAWED")  # a frozen task cannot die
+            elif (group / "cgroup.freeze").exists():
+                (group / "cgroup.freeze").write_text("0")
     for group in groups:
-        for pid in (group / "cgroup.procs").read_text().split() if (group / "cgroup.procs").exists() else []:
+        try:
+            pids = (group / "cgroup.procs").read_text().split()
+        except FileNotFoundError:
+            continue
+        for pid in pids:
             try:
                 os.kill(int(pid), signal.SIGKILL)
                 yield f"killed process {pid} left in {group}"
