@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,12 @@ def container(lab_root: Path, registry: str) -> Iterator[str]:
     """``labkit run -d`` of busybox ``sleep 60``; killed, deleted and removed afterwards."""
     container_id = f"clim-{uuid.uuid4().hex[:8]}"
     assert main(["run", "-d", "--plain-http", f"{registry}/lab/busybox:latest", container_id, "--", "sleep", "60"]) == 0
+    # `run -d` returns once runc start has released the init process; until that process has exec'd `sleep`,
+    # runc's own init (a Go program, several threads) still counts in pids.current.
+    comm = Path(f"/proc/{Supervisor().container(container_id).task().pid}/comm")
+    deadline = time.monotonic() + 5
+    while comm.read_text().strip() != "sleep" and time.monotonic() < deadline:
+        time.sleep(0.01)
     yield container_id
     task = Supervisor().container(container_id).task()
     task.kill(9)
