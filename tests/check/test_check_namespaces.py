@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import runpy
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -12,17 +15,16 @@ from labkit.check import namespaces
 pytestmark = pytest.mark.root
 
 
-def isolated(pid: int) -> set[str]:
-    mine, theirs = ns.namespaces(), ns.namespaces(pid)
-    return {namespace.type for entry, namespace in theirs.items() if namespace != mine.get(entry)}
+SOLUTIONS = Path(__file__).resolve().parents[2] / "notebooks" / "solutions"
 
 
-def enter(root: str) -> None:
-    ns.mount(root, root, None, ns.MS_BIND | ns.MS_REC)
-    os.chdir(root)
-    ns.pivot_root(".", ".")
-    ns.umount(".", ns.MNT_DETACH)
-    os.chdir("/")
+def solution(name: str, function: str) -> Callable[..., object]:
+    """A worked solution, run as the notebook runs it: with ``ns`` and ``os`` already imported."""
+    return runpy.run_path(str(SOLUTIONS / name), init_globals={"ns": ns, "os": os})[function]
+
+
+isolated = solution("01-isolated.py", "isolated")
+enter = solution("02-enter.py", "enter")
 
 
 def chroot_only(root: str) -> None:
