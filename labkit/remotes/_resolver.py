@@ -26,7 +26,7 @@ from ..reference import Reference
 from ._auth import Authorizer
 from ._challenge import Challenge, parse_challenges
 from ._transcript import Transcript
-from ._transport import Transport
+from ._transport import Transport, iter_body
 
 __all__ = ["Registry", "BlobWriter", "ACCEPT"]
 
@@ -169,7 +169,7 @@ class Registry:
                     response.read()  # streamed: _error reads the registry's JSON error from the body
                     raise _error(response, f"fetching blob {desc.digest}")
                 skip = start if response.status_code == 200 else 0
-                for chunk in response.iter_raw():
+                for chunk in iter_body(response):
                     if skip:
                         chunk, skip = chunk[skip:], max(0, skip - len(chunk))
                     writer.write(chunk)
