@@ -1,5 +1,6 @@
 """The lab environment: its local registry, seed images, the host's tier, cleaning up.
 
+- ``daemon``:   the lab's long-running processes (registry, fork server): start detached, find, stop.
 - ``registry``: start, stop and inspect Debian's ``docker-registry`` on loopback.
 - ``builder``:  build OCI images from files and push them (how the seed images are made).
 - ``seed``:     the lab's seed images (``lab/busybox``, ``lab/layers``, ``lab/multiarch``).

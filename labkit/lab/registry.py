@@ -4,17 +4,12 @@ A learner pulls from a registry that the lab starts itself, so nothing depends o
 internet and every HTTP exchange can be watched. It listens on
 ``labkit.paths.registry_address()`` (``127.0.0.1:5000`` unless ``$LABKIT_REGISTRY``)
 and keeps its storage under ``<lab root>/registry/``. It runs detached, in its own
-session, so that it outlives the command (or notebook) that started it; its pid file
-lets ``labkit lab down`` stop exactly that process.
+session, so that it outlives the command (or notebook) that started it (``labkit.lab.daemon``).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +17,7 @@ import httpx
 
 from ..errors import Unavailable
 from ..paths import default_root, registry_address
+from . import daemon
 
 __all__ = ["RegistryStatus", "start", "stop", "status", "catalog"]
 
@@ -61,14 +57,10 @@ def _dir(root: Path | None) -> Path:
     return (root or default_root()) / "registry"
 
 
-def _pid(root: Path | None) -> int | None:
-    """The pid in the pid file, if that process is still the registry (pids get reused)."""
-    try:
-        pid = int((_dir(root) / "registry.pid").read_text())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (OSError, ValueError):
-        return None
-    return pid if PROGRAM.encode() in cmdline else None
+def status(root: Path | None = None) -> RegistryStatus:
+    """Whether the lab's registry runs, and whether the address answers."""
+    address = registry_address()
+    return RegistryStatus(address, daemon.pid(_dir(root) / "registry.pid", PROGRAM), _serving(address))
 
 
 def _serving(address: str) -> bool:
@@ -78,13 +70,7 @@ def _serving(address: str) -> bool:
         return False
 
 
-def status(root: Path | None = None) -> RegistryStatus:
-    """Whether the lab's registry runs, and whether the address answers."""
-    address = registry_address()
-    return RegistryStatus(address, _pid(root), _serving(address))
-
-
-def start(root: Path | None = None, timeout: float = 15.0) -> RegistryStatus:
+def start(root: Path | None = None) -> RegistryStatus:
     """Start the registry unless something already serves the address; wait until it answers."""
     current = status(root)
     if current.serving:
@@ -96,31 +82,14 @@ def start(root: Path | None = None, timeout: float = 15.0) -> RegistryStatus:
     (directory / "storage").mkdir(parents=True, exist_ok=True)
     config = directory / "config.yml"
     config.write_text(CONFIG.format(storage=directory / "storage", address=current.address))
-    with open(directory / "registry.log", "ab") as log:
-        process = subprocess.Popen([program, "serve", str(config)], stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=log, start_new_session=True)
-    (directory / "registry.pid").write_text(str(process.pid))
-    deadline = time.monotonic() + timeout
-    while not _serving(current.address):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise Unavailable(f"{PROGRAM} did not start at {current.address}; see {directory / 'registry.log'}")
-        time.sleep(0.1)
+    daemon.start([program, "serve", str(config)], directory / "registry.pid", directory / "registry.log",
+                 ready=lambda: _serving(current.address))
     return status(root)
 
 
 def stop(root: Path | None = None) -> None:
     """Stop the registry this lab root started (SIGTERM, then SIGKILL after a grace period)."""
-    pid = _pid(root)
-    if pid is None:
-        return
-    os.kill(pid, signal.SIGTERM)
-    for _ in range(50):
-        if _pid(root) is None:
-            break
-        time.sleep(0.1)
-    else:
-        os.kill(pid, signal.SIGKILL)
-    (_dir(root) / "registry.pid").unlink(missing_ok=True)
+    daemon.stop(_dir(root) / "registry.pid", PROGRAM)
 
 
 def catalog(address: str | None = None) -> dict[str, list[str]]:
