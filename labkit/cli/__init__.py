@@ -3,9 +3,12 @@
 Each module in this package adds one group of sub-commands through its
 ``register(subparsers)`` function; ``COMMANDS`` says which module holds which command.
 ``main`` builds the parser of the chosen command only (all of them for ``--help`` or a
-mistyped command), parses the arguments and calls it. A command module imports the
-labkit module it drives inside its handler: every command starts a Python, so
-start-up is part of every command's cost (the lifecycle bench measures it).
+mistyped command), parses the arguments and calls it. Every command starts a Python,
+and start-up is part of every command's cost (the lifecycle bench measures it), so the
+command first offers itself to the lab's fork server (:mod:`.forkserver`), a resident
+labkit with everything imported that forks a copy of itself to run it; without one it
+runs here. For the same reason this module imports argparse only once it is needed,
+and a command module imports the labkit module it drives inside its handler.
 
 Every failure a user can cause ends as one line on stderr and a non-zero exit:
 a ``LabkitError`` is printed as ``labkit: <message>``, never as a traceback.
@@ -13,13 +16,15 @@ a ``LabkitError`` is printed as ``labkit: <message>``, never as a traceback.
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import os
 import sys
-from pathlib import Path
 
 from ..errors import LabkitError
+from . import forkserver
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~9 ms); type checkers read it as True
+if TYPE_CHECKING:
+    import argparse
 
 __all__ = ["main", "build_parser"]
 
@@ -35,6 +40,10 @@ COMMANDS = {
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The argument parser: global options plus ``command``'s sub-commands (every command's if unknown)."""
+    import argparse
+    import importlib
+    from pathlib import Path
+
     parser = argparse.ArgumentParser(prog="labkit", description="Runtime Lab: a miniature containerd.")
     parser.add_argument("--root", type=Path, help="the lab's state directory (default: $LABKIT_ROOT or /var/lib/labkit)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -46,15 +55,22 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def _command_word(argv: list[str]) -> str | None:
     """The first word after the global options: which command to build a parser for."""
-    globals_only = argparse.ArgumentParser(add_help=False)
-    globals_only.add_argument("--root")
-    _, rest = globals_only.parse_known_args(argv)
+    _, rest = forkserver.split_root(argv)
     return rest[0] if rest else None
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one ``labkit`` command and return its exit status."""
-    argv = sys.argv[1:] if argv is None else argv
+    """Run one ``labkit`` command and return its exit status.
+
+    Called as the command itself (no ``argv``: this process's arguments), it runs in the lab's
+    fork server if one serves this lab root; given ``argv`` (the fork server's child, a test),
+    it runs here.
+    """
+    if argv is None:
+        argv = sys.argv[1:]
+        served = forkserver.forward(argv)
+        if served is not None:
+            return served
     args = build_parser(_command_word(argv)).parse_args(argv)
     if args.root is not None:
         os.environ["LABKIT_ROOT"] = str(args.root)
