@@ -22,6 +22,7 @@ from .images import add_pull_options, pull_image
 
 if TYPE_CHECKING:
     from ..supervisor import Container
+    from ..task import Task
 
 __all__ = ["register"]
 
@@ -65,12 +66,20 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _foreground(container: Container) -> int:
-    """Run the container's task with our stdout and stderr, pass signals on, delete it; its exit status."""
+    """Run the container's task with our stdout and stderr, pass signals on, delete it; its exit status.
+
+    The signal handlers go in before the task starts: a Ctrl-C that comes while the runtime is
+    still creating it is kept, and passed on as soon as there is a process to receive it.
+    """
     from ..errors import FailedPrecondition
 
-    task = container.run_task(stdout=sys.stdout.fileno(), stderr=sys.stderr.fileno())
+    task: Task | None = None
+    early: list[int] = []
 
     def proxy(signum: int, _frame: object) -> None:
+        if task is None:
+            early.append(signum)
+            return
         try:
             task.kill(signum)
         except FailedPrecondition:  # it has just exited
@@ -78,11 +87,15 @@ def _foreground(container: Container) -> int:
 
     previous = {signum: signal.signal(signum, proxy) for signum in _PROXIED}
     try:
+        task = container.run_task(stdout=sys.stdout.fileno(), stderr=sys.stderr.fileno())
+        for signum in early:
+            proxy(signum, None)
         return task.wait()
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        if task.status() != "stopped":  # we were interrupted: do not leave it running
-            task.kill(signal.SIGKILL)
-            task.wait()
-        task.delete()
+        if task is not None:
+            if task.status() != "stopped":  # we were interrupted: do not leave it running
+                task.kill(signal.SIGKILL)
+                task.wait()
+            task.delete()
