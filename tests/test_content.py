@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,14 @@ def test_commit_places_the_blob_under_its_digest(lab_root: Path) -> None:
 def test_committing_again_changes_nothing(lab_root: Path) -> None:
     store = Store()
     assert _ingest(store, DATA) and _ingest(store, DATA) is False
+
+
+def test_a_blob_past_several_writeback_steps_is_committed_whole(lab_root: Path) -> None:
+    """Writeback is started every few MiB, mid-piece and from a buffered file: no byte is lost or reordered."""
+    data = os.urandom(10 * 1024 * 1024 + 4097)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    store = Store()
+    assert _ingest(store, data, digest, len(data)) and store.read(digest) == data
 
 
 def test_wrong_bytes_are_never_committed(lab_root: Path) -> None:
