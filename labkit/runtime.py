@@ -22,6 +22,7 @@ labkit errors with one line that says what went wrong.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -157,19 +158,17 @@ class Runtime:
         argv = [self.binary, "--root", str(self.root), "--log", str(log), "--log-format", "json", "run",
                 "--bundle", str(bundle), "--pid-file", str(pid_file), id]
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, start_new_session=True)
-        pidfd = os.pidfd_open(proc.pid)  # readable once the runtime has exited
         try:
-            while not _read_pid(pid_file):
-                if select.select([pidfd], [], [], _PID_FILE_POLL)[0] and not _read_pid(pid_file):
-                    proc.wait()  # it never started the process: to the caller, creating it failed
-                    raise self._fail("create", id, _last_log_error(log))
-        except BaseException:  # interrupted (Ctrl-C): as subprocess.run does, do not leave the runtime going
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            started = _started(proc, pid_file)
+        except BaseException:  # interrupted (Ctrl-C): stop what was begun, but let the runtime finish creating it
+            if proc.poll() is None and _started(proc, pid_file):  # first: killed half-way, runc leaves cgroups behind
+                with contextlib.suppress(LabkitError):  # it may have exited just now
+                    self.kill(id, "KILL")
+            proc.wait()  # the runtime deletes the container once its process has exited
             raise
-        finally:
-            os.close(pidfd)
+        if not started:
+            proc.wait()  # it never started the process: to the caller, creating it failed
+            raise self._fail("create", id, _last_log_error(log))
         return proc
 
     def exists(self, id: str) -> bool:
@@ -234,6 +233,18 @@ class Runtime:
     def update(self, id: str, resources: dict[str, Any]) -> None:
         """``runc update -r -``: change a running container's limits (a runtime-spec ``linux.resources``)."""
         self._call("update", id, "--resources", "-", input=json.dumps(resources))
+
+
+def _started(proc: subprocess.Popen[bytes], pid_file: Path) -> bool:
+    """Wait until ``run`` has started its process (it writes the pid file) or has exited without starting it."""
+    pidfd = os.pidfd_open(proc.pid)  # readable once the runtime has exited
+    try:
+        while not _read_pid(pid_file):
+            if select.select([pidfd], [], [], _PID_FILE_POLL)[0]:
+                return bool(_read_pid(pid_file))
+        return True
+    finally:
+        os.close(pidfd)
 
 
 def _read_pid(pid_file: Path) -> int:

@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -194,3 +195,45 @@ def test_a_run_failure_is_one_line_from_the_log(runtime: Runtime, tmp_path: Path
     remove_cgroups("rt-missing-run")
     assert str(caught.value).startswith(f"{runtime.name} create rt-missing-run: ")  # it never started
     assert "no-such-program" in str(caught.value) and "\n" not in str(caught.value)
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_an_interrupted_run_leaves_no_container(runtime: Runtime, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whenever ``run`` is interrupted once runc is running (a Ctrl-C in a notebook), nothing is left behind."""
+    delay_ms = 0
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise _Interrupted
+
+    class Armed(subprocess.Popen):  # the real Popen, with the alarm set once `runc run` has been started
+        def __init__(self, argv: list[str], *args: Any, **kwargs: Any) -> None:
+            super().__init__(argv, *args, **kwargs)
+            if "run" in argv:
+                signal.setitimer(signal.ITIMER_REAL, delay_ms / 1000)
+
+    monkeypatch.setattr(subprocess, "Popen", Armed)
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    interrupted = 0
+    try:
+        for delay_ms in (1, 10, 20, 30, 40):
+            id = f"rt-{uuid.uuid4().hex[:8]}"
+            bundle = make_bundle(tmp_path / id, ["sleep", "60"], id)
+            try:
+                proc = runtime.run(id, bundle, pid_file=tmp_path / f"{id}.pid", stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+            except _Interrupted:
+                interrupted += 1
+                assert not runtime.exists(id) and not list(Path("/sys/fs/cgroup").glob(f"*/labkit/{id}"))
+            else:  # it was faster than the alarm: nothing to check for this delay
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                subprocess.run(runtime.command("delete", "--force", id), capture_output=True)
+                proc.wait()
+                remove_cgroups(id)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert interrupted
