@@ -178,9 +178,12 @@ def _warm() -> None:
 
 def serve(path: str) -> None:
     """Listen on ``path`` and fork a child per connection, until killed. Never returns."""
+    import gc
     import socket
 
+    gc.disable()  # as the gc module's docs advise for a process that forks without exec: no holes,
     _warm()
+    gc.freeze()  # and no collection in a child touches (so copies) the pages of what was imported here
     stamp = _source_stamp()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     if os.path.exists(path):
@@ -199,6 +202,7 @@ def serve(path: str) -> None:
         if os.fork() == 0:
             listener.close()
             _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)  # the child waits for its own children (runc)
+            gc.enable()
             os._exit(_child(connection))
         connection.close()
 
