@@ -7,14 +7,14 @@ containerd's content store, in miniature (design.md, "State on disk")::
 
 A ``Writer`` hashes the bytes as they stream in, refuses more bytes than promised,
 and at ``commit`` fsyncs, checks size and digest, and links the ingest file into
-``blobs/`` in one atomic step (reference.md, "Content store"). The fsync is
-containerd's (``content/local/writer.go``: ``fp.Sync()`` before the rename): a blob
-committed is a blob on disk. To keep it from becoming a wait at the end of every
-blob, the writer asks the kernel to start writing back as the bytes arrive, so
-that the fsync finds little left to do. A blob whose digest
+``blobs/`` in one atomic step (reference.md, "Content store"). A blob whose digest
 does not match is deleted, never committed, so a reader of ``blobs/`` can trust a
 file by its name. Committing a blob that is already there changes nothing: of two
 writers of the same blob, exactly one is told it is new.
+
+The fsync is containerd's (``content/local/writer.go`` syncs the ingest file before
+the rename): a committed blob is on disk. So that it is not a wait at the end of
+every blob, the writer has the kernel start writing back as the bytes arrive.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ __all__ = ["Store", "Writer"]
 #: bytes written between two requests to start writeback (a few per layer; each is one system call)
 _WRITEBACK_STEP = 4 << 20
 _SYNC_FILE_RANGE_WRITE = 2  # include/uapi/linux/fs.h: start writing the range back, do not wait
-_libc = ctypes.CDLL(None, use_errno=True)  # sync_file_range(2): Python's os module has no binding for it
+_libc = ctypes.CDLL(None)  # sync_file_range(2): Python's os module has no binding for it
 
 
 class Writer:

@@ -100,11 +100,13 @@ def iter_body(response: httpx.Response) -> Iterator[bytes]:
     every piece several times on the way out: for a layer of tens of megabytes that
     costs more than the network does (bench/pull/README.md). A body that
     ``Content-Length`` delimits is just that many bytes on the connection (RFC 9112
-    section 6.3), so once h11 has handed over what it read past the headers, the rest
-    is read from the connection itself, through httpcore's ``network_stream``
-    extension. A chunked body, or one small enough to come whole with the headers,
-    goes through h11 as usual. h11 does not see the end of a body read this way, so
-    httpcore closes that connection instead of reusing it: one new connection per layer.
+    section 6.3), so once h11 has handed over what it read past the headers (its
+    first piece of the body: all it holds), the rest is read from the connection
+    itself, through httpcore's ``network_stream`` extension. A chunked body, or one
+    small enough to come whole with the headers, goes through h11 as usual. h11 does
+    not see the end of a body read this way, so httpcore closes that connection
+    instead of reusing it: one new connection per layer. Were a byte ever lost or
+    repeated here, the digest the caller checks would refuse the blob.
     """
     chunks = response.iter_raw()
     length = response.headers.get("content-length", "")
