@@ -36,20 +36,28 @@ COMMANDS = {
     "metrics": "metrics", "serve": "serve", "containerd": "containerd", "bench": "bench",
     "lab": "lab", "doctor": "lab",
 }
+_parsers: dict[str | None, argparse.ArgumentParser] = {}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser: global options plus ``command``'s sub-commands (every command's if unknown)."""
+    """The argument parser: global options plus ``command``'s sub-commands (every command's if unknown).
+
+    Built once per command and kept: the fork server builds them all before it forks.
+    """
     import argparse
     import importlib
     from pathlib import Path
 
+    key = command if command in COMMANDS else None
+    if key in _parsers:
+        return _parsers[key]
     parser = argparse.ArgumentParser(prog="labkit", description="Runtime Lab: a miniature containerd.")
     parser.add_argument("--root", type=Path, help="the lab's state directory (default: $LABKIT_ROOT or /var/lib/labkit)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    modules = [COMMANDS[command]] if command in COMMANDS else dict.fromkeys(COMMANDS.values())
+    modules = [COMMANDS[key]] if key is not None else dict.fromkeys(COMMANDS.values())
     for module in modules:
         importlib.import_module(f"{__name__}.{module}").register(subparsers)
+    _parsers[key] = parser
     return parser
 
 
@@ -63,14 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     """Run one ``labkit`` command and return its exit status.
 
     Called as the command itself (no ``argv``: this process's arguments), it runs in the lab's
-    fork server if one serves this lab root; given ``argv`` (the fork server's child, a test),
-    it runs here.
+    fork server if one serves this lab root, and this process exits with the command's status;
+    given ``argv`` (the fork server's child, a test), it runs here.
     """
     if argv is None:
         argv = sys.argv[1:]
         served = forkserver.forward(argv)
-        if served is not None:
-            return served
+        if served is not None:  # done; skip the interpreter's clean-up (~3 ms): this process holds nothing of ours
+            sys.stderr.flush()
+            os._exit(served)
     args = build_parser(_command_word(argv)).parse_args(argv)
     if args.root is not None:
         os.environ["LABKIT_ROOT"] = str(args.root)

@@ -30,10 +30,10 @@ the server's identity as the client knows it (its Python prefix and this file's 
 server of another checkout does not run the command), the working directory, the umask, the number of
 arguments, the arguments, then ``NAME=VALUE`` for each environment variable.
 
-The server never runs stale code: before each fork it checks the modification times of
-labkit's source files, and when one has changed it closes the connection unanswered and replaces
-itself (``exec``) with a fresh server. A client that finds no server, or gets no "started", runs
-the command itself — slower, never different. The socket is ``0600``: only its owner may connect, so a
+The server never runs stale code: as each client comes, it checks the modification times of
+the labkit source files it has imported, and when one has changed it closes the connection
+unanswered and replaces itself (``exec``) with a fresh server. A client that finds no server, or
+gets no "started", runs the command itself — slower, never different. The socket is ``0600``: only its owner may connect, so a
 command runs with the rights of the user who typed it. A child whose client goes away (killed,
 its terminal closed) gets ``SIGHUP``, as a process whose terminal hangs up does.
 
@@ -52,6 +52,7 @@ import sys
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~9 ms); type checkers read it as True
 if TYPE_CHECKING:
     import socket
+    from collections.abc import Callable
     from pathlib import Path
 
 __all__ = ["SOCKET", "split_root", "forward", "serve", "start", "stop", "status"]
@@ -157,54 +158,90 @@ def _receive(connection: _socket.socket) -> str:
 # --- the server ------------------------------------------------------------------------------------------------------
 
 
-def _source_stamp() -> int:
-    """The newest modification time among labkit's source files: a change means the server's code is stale."""
-    package = os.path.dirname(os.path.dirname(__file__))
-    return max(os.stat(os.path.join(directory, name)).st_mtime_ns
-               for directory, _, names in os.walk(package) for name in names if name.endswith(".py"))
+def _sources() -> list[str]:
+    """The source files of the labkit modules the server has imported: the code a child would run stale."""
+    return [module.__file__ for name, module in sys.modules.items()
+            if name.partition(".")[0] == "labkit" and getattr(module, "__file__", None)]
+
+
+def _stamp(sources: list[str]) -> int:
+    """The newest modification time among ``sources`` (-1 if one has gone): when it changes, our code is stale."""
+    try:
+        return max(os.stat(path).st_mtime_ns for path in sources)
+    except FileNotFoundError:
+        return -1
 
 
 def _warm() -> None:
-    """Import what the commands use, once, so that no child pays for it."""
+    """Import what the commands use, and build their parsers, once, so that no child pays for it."""
     import importlib
 
-    from . import COMMANDS
+    from . import COMMANDS, build_parser
 
     for command in COMMANDS.keys() - IN_PROCESS:
-        importlib.import_module(f"{__package__}.{COMMANDS[command]}")
+        build_parser(command)
     for module in ("labkit.supervisor", "labkit.images", "labkit.remotes", "labkit.metrics", "labkit.events"):
         importlib.import_module(module)
 
 
 def serve(path: str) -> None:
-    """Listen on ``path`` and fork a child per connection, until killed. Never returns."""
+    """Listen on ``path`` and run each client's command in a child, until killed. Never returns.
+
+    The child is forked *before* its client comes (a spare, waiting in ``accept``), so that no
+    command waits for a fork. The spare tells the server through a pipe when it has taken a
+    client — the server then forks the next spare — or found labkit's files changed. A
+    *lifeline* pipe, whose write end only the server holds, turns readable in the spare
+    when the server has gone (stopped, killed or replaced), so that no spare outlives it.
+    """
     import gc
     import socket
 
     gc.disable()  # as the gc module's docs advise for a process that forks without exec: no holes,
     _warm()
     gc.freeze()  # and no collection in a child touches (so copies) the pages of what was imported here
-    stamp = _source_stamp()
+    sources = _sources()
+    stamp = _stamp(sources)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     if os.path.exists(path):
         os.unlink(path)
     os.umask(0o077)  # the socket is its owner's alone
     listener.bind(path)
     listener.listen(64)
+    lifeline, lifeline_held = os.pipe()
     _signal.signal(_signal.SIGCHLD, _reap)
     _reap(_signal.SIGCHLD, None)  # children of the server this one replaced (exec) may have ended meanwhile
     while True:
-        connection, _ = listener.accept()
-        if _source_stamp() != stamp:  # labkit's files changed since we imported them: the client runs it
-            connection.close()
+        news, told = os.pipe()
+        if os.fork() == 0:
+            os.close(news)
+            os.close(lifeline_held)
+            os._exit(_spare(listener, lifeline, told, lambda: _stamp(sources) != stamp))
+        os.close(told)
+        what = os.read(news, 1)  # b"c": it has a client; b"s": labkit's files changed; b"": it died
+        os.close(news)
+        if what == b"s":
             listener.close()
             os.execv(sys.executable, _server_argv(path))
-        if os.fork() == 0:
-            listener.close()
-            _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)  # the child waits for its own children (runc)
-            gc.enable()
-            os._exit(_child(connection))
-        connection.close()
+
+
+def _spare(listener: socket.socket, lifeline: int, told: int, stale: Callable[[], bool]) -> int:
+    """Wait for the next client (or the server's end); tell the server; become the client's command."""
+    import gc
+    import select
+
+    _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)  # the child waits for its own children (runc)
+    gc.enable()
+    if lifeline in select.select([listener, lifeline], [], [])[0]:
+        return 0  # the server has gone
+    connection, _ = listener.accept()
+    listener.close()
+    os.close(lifeline)
+    if stale():  # the client runs the command itself; the server replaces itself
+        os.write(told, b"s")
+        return 0
+    os.write(told, b"c")
+    os.close(told)
+    return _child(connection)
 
 
 def _reap(_signum: int, _frame: object) -> None:
@@ -240,8 +277,10 @@ def _child(connection: socket.socket) -> int:
     sys.stderr = open(2, "w", buffering=1, errors="backslashreplace", closefd=False)
     os.chdir(cwd)
     os.umask(umask)
-    os.environ.clear()
-    os.environ.update(name_value.split("=", 1) for name_value in environment)
+    wanted = dict(name_value.split("=", 1) for name_value in environment)
+    for name in os.environ.keys() - wanted.keys():  # os.environ.clear() would unset each one the slow way
+        del os.environ[name]
+    os.environ.update((name, value) for name, value in wanted.items() if os.environ.get(name) != value)
     _hang_up_with(connection)
     connection.send(b"started")
     status = _run(argv)

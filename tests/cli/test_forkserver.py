@@ -113,14 +113,15 @@ def test_signals_reach_the_served_command_and_a_vanished_client_hangs_it_up(serv
     assert run.stdout is not None and run.stdout.readline() == "ready\n"
     run.send_signal(signal.SIGINT)  # Ctrl-C: the client passes it on, `labkit run` to the task
     assert run.wait(timeout=30) == 5
+    [spare] = _children(server)  # waiting for the next client
     follower = client("events")  # follows until interrupted
     deadline = time.monotonic() + 10
-    while not _children(server):
-        assert time.monotonic() < deadline, "the server never forked a child for `labkit events`"
+    while len(_children(server)) < 2:  # the spare has taken it, and a new spare waits
+        assert time.monotonic() < deadline, "the server's spare never took `labkit events`"
         time.sleep(0.02)
     follower.kill()  # no chance to pass anything on: the child must notice that its client is gone
     follower.wait()
-    while _children(server):
+    while spare in _children(server):
         assert time.monotonic() < deadline + 10, "the served `labkit events` outlived its client"
         time.sleep(0.02)
 
@@ -151,5 +152,23 @@ def test_stop_removes_the_socket_and_start_replaces_a_running_server(lab_root: P
     first = forkserver.start(lab_root)
     second = forkserver.start(lab_root)
     assert first != second and forkserver.status(lab_root) == second
+    assert len(_processes_serving(lab_root)) == 2  # the server and its spare, waiting for the next client
     forkserver.stop(lab_root)
     assert forkserver.status(lab_root) is None and not (lab_root / forkserver.SOCKET).exists()
+    deadline = time.monotonic() + 5
+    while _processes_serving(lab_root):  # the spare leaves with its server
+        assert time.monotonic() < deadline, "a spare outlived its fork server"
+        time.sleep(0.02)
+
+
+def _processes_serving(root: Path) -> list[int]:
+    """Every process whose command line names this root's fork server socket: the server and its spare."""
+    socket = str(root / forkserver.SOCKET).encode()
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if socket in (proc / "cmdline").read_bytes():
+                found.append(int(proc.name))
+        except OSError:  # it has just exited
+            pass
+    return found
