@@ -40,6 +40,7 @@ MANIFEST_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
 # descriptor.md, "Digests": algorithm ":" encoded; sha256 is 64 lowercase hex, sha512 is 128.
 _DIGEST = re.compile(r"(?P<algorithm>[a-z0-9]+(?:[+._-][a-z0-9]+)*):(?P<encoded>[a-zA-Z0-9=_-]+)")
 _HEX_LENGTH = {"sha256": 64, "sha512": 128}
+_HEX = re.compile(r"[0-9a-f]+")
 
 
 def split_digest(digest: str) -> tuple[str, str]:
@@ -50,7 +51,7 @@ def split_digest(digest: str) -> tuple[str, str]:
     algorithm, encoded = match["algorithm"], match["encoded"]
     if algorithm not in _HEX_LENGTH:
         raise InvalidArgument(f"unsupported digest algorithm {algorithm!r} in {digest!r} (sha256 or sha512)")
-    if len(encoded) != _HEX_LENGTH[algorithm] or not re.fullmatch(r"[0-9a-f]+", encoded):
+    if len(encoded) != _HEX_LENGTH[algorithm] or not _HEX.fullmatch(encoded):
         digits = _HEX_LENGTH[algorithm]
         raise InvalidArgument(f"invalid digest {digest!r}: {algorithm} needs {digits} lowercase hex digits")
     return algorithm, encoded

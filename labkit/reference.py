@@ -28,7 +28,7 @@ _LEGACY_DOCKER_HUB = "index.docker.io"
 # distribution/reference/regexp.go
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?"
+_DOMAIN = re.compile(rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?")
 _TAG = r"[\w][\w.-]{0,127}"
 _REMAINDER = re.compile(rf"(?P<path>{_COMPONENT}(?:/{_COMPONENT})*)(?::(?P<tag>{_TAG}))?(?:@(?P<digest>[^@]+))?")
 _NAME_MAX = 255
@@ -57,7 +57,7 @@ class Reference:
         if not text or text != text.strip():
             raise InvalidArgument(f"invalid reference {text!r}: empty or surrounded by spaces")
         domain, rest = _split_domain(text)
-        if not re.fullmatch(_DOMAIN, domain):
+        if not _DOMAIN.fullmatch(domain):
             raise InvalidArgument(f"invalid reference {text!r}: {domain!r} is not a valid registry host")
         match = _REMAINDER.fullmatch(rest)
         if not match and _REMAINDER.fullmatch(rest.lower()):

@@ -125,9 +125,12 @@ def _allow(names: tuple[str, ...] | list[str], args: list[dict[str, Any]] | None
     return {"names": list(names), "action": "SCMP_ACT_ALLOW", **({"args": args} if args else {})}
 
 
+_KERNEL_VERSION = re.compile(r"(\d+)\.(\d+)")  # major.minor, at the start of a release like 6.1.0-13-amd64
+
+
 def _ptrace_is_safe(release: str) -> bool:
     """Before Linux 4.8 a traced process could bypass its seccomp filter, so ptrace stays denied there."""
-    version = re.match(r"(\d+)\.(\d+)", release)
+    version = _KERNEL_VERSION.match(release)
     return version is not None and (int(version[1]), int(version[2])) >= (4, 8)
 
 
