@@ -38,22 +38,20 @@ import labkit
 from labkit.paths import registry_address
 
 
-_SETTLE = 0.2  # seconds of quiet before each timed action
-
-
 def medians_ms(actions: dict[str, Callable[[int], object]], runs: int) -> dict[str, float]:
     """Median wall time of each action over ``runs`` rounds, in milliseconds, after one warm-up round.
 
     Each round runs every action once, in turn, so that a change in the machine's load
-    (other work starting or ending) weighs on all of them alike. Each action starts after a
-    pause, as commands typed one by one do, so that it does not pay for what the previous one
-    left to finish in the background: containerd's garbage collection after ``ctr run --rm``,
-    the kernel's teardown of a network namespace.
+    (other work starting or ending) weighs on all of them alike, and each round starts the
+    turn one action later, so that each follows each of the others equally often: an action
+    pays for what the previous one left to finish in the background (containerd's garbage
+    collection after ``ctr run --rm``, the kernel's teardown of a network namespace).
     """
     times: dict[str, list[float]] = {label: [] for label in actions}
+    labels = list(actions)
     for i in range(-1, runs):
-        for label, action in actions.items():
-            time.sleep(_SETTLE)
+        for label in labels[i % len(labels):] + labels[:i % len(labels)]:
+            action = actions[label]
             start = time.perf_counter()
             action(i)
             if i >= 0:
