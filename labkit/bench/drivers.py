@@ -9,7 +9,8 @@ What the runner times is exactly one call of one of these methods; ``prepare``
 - ``runc`` / ``crun``: the bare runtime, as bucketbench drives it: ``runc run --detach
   --bundle B NAME``, ``runc kill NAME KILL``, ``runc delete NAME``. No daemon, no shim.
 - ``labkit``: ``labkit.Supervisor`` in this very process: no interpreter start-up per call.
-- ``labkit-cli``: the ``labkit`` command, one Python start-up per verb.
+- ``labkit-cli``: the ``labkit`` command, one Python start-up per verb (run warm by the lab's
+  fork server when one serves the root, else importing labkit each time).
 - ``ctr``: containerd's client against the lab's private containerd: a Go binary per
   verb, a gRPC call, and a shim per container.
 """
@@ -234,12 +235,16 @@ class LabkitDriver(Driver):
 
 
 class LabkitCliDriver(Driver):
-    """The ``labkit`` command: the same supervisor, plus a Python start-up and imports per verb."""
+    """The ``labkit`` command as a user types it: a Python start-up per verb, then the same supervisor.
+
+    Where the lab's fork server runs for this root (``labkit lab up``), the command runs in its
+    warm child; without one, each verb also pays for importing labkit.
+    """
 
     type = "labkit-cli"
 
     def _labkit(self, *args: str, check: bool = True) -> str:
-        argv = [sys.executable, "-m", "labkit", *args]
+        argv = [str(Path(sys.executable).parent / "labkit"), *args]  # the console script
         if check:
             return _execute(argv)
         subprocess.run(argv, capture_output=True)

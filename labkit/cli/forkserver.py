@@ -179,7 +179,7 @@ def _warm() -> None:
 
     from . import COMMANDS, build_parser
 
-    for command in COMMANDS.keys() - IN_PROCESS:
+    for command in [*COMMANDS.keys() - IN_PROCESS, None]:  # None: every command's, for --help
         build_parser(command)
     for module in ("labkit.supervisor", "labkit.images", "labkit.remotes", "labkit.metrics", "labkit.events"):
         importlib.import_module(module)

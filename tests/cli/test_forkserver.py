@@ -113,9 +113,12 @@ def test_signals_reach_the_served_command_and_a_vanished_client_hangs_it_up(serv
     assert run.stdout is not None and run.stdout.readline() == "ready\n"
     run.send_signal(signal.SIGINT)  # Ctrl-C: the client passes it on, `labkit run` to the task
     assert run.wait(timeout=30) == 5
+    deadline = time.monotonic() + 10
+    while len(_children(server)) != 1:  # the run's child may take a moment to be gone
+        assert time.monotonic() < deadline, "the served `labkit run` never ended"
+        time.sleep(0.02)
     [spare] = _children(server)  # waiting for the next client
     follower = client("events")  # follows until interrupted
-    deadline = time.monotonic() + 10
     while len(_children(server)) < 2:  # the spare has taken it, and a new spare waits
         assert time.monotonic() < deadline, "the server's spare never took `labkit events`"
         time.sleep(0.02)
