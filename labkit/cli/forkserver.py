@@ -196,6 +196,7 @@ def serve(path: str) -> None:
     """
     import gc
     import socket
+    import time
 
     gc.disable()  # as the gc module's docs advise for a process that forks without exec: no holes,
     _warm()
@@ -214,15 +215,20 @@ def serve(path: str) -> None:
     while True:
         news, told = os.pipe()
         if os.fork() == 0:
-            os.close(news)
-            os.close(lifeline_held)
-            os._exit(_spare(listener, lifeline, told, lambda: _stamp(sources) != stamp))
+            try:
+                os.close(news)
+                os.close(lifeline_held)
+                os._exit(_spare(listener, lifeline, told, lambda: _stamp(sources) != stamp))
+            finally:  # an exception (its traceback goes to the log): never return into the server's loop
+                os._exit(1)
         os.close(told)
         what = os.read(news, 1)  # b"c": it has a client; b"s": labkit's files changed; b"": it died
         os.close(news)
         if what == b"s":
             listener.close()
             os.execv(sys.executable, _server_argv(path))
+        if what == b"":  # a bug killed it before any client came: do not fork in a tight loop
+            time.sleep(1)
 
 
 def _spare(listener: socket.socket, lifeline: int, told: int, stale: Callable[[], bool]) -> int:
