@@ -14,8 +14,6 @@ only gathers them. They are imported on first use, so that ``import labkit`` (an
 
 from __future__ import annotations
 
-import importlib
-
 from .errors import (
     AlreadyExists,
     DataCorrupted,
@@ -52,6 +50,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> object:
+    import importlib  # here: every `labkit` command imports this package, and most never need it
+
     if name == "check":  # the exercises' checks: labkit.check.<topic>.<exercise>(answer)
         return importlib.import_module("labkit.check")
     if name in _LAZY:
