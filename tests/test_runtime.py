@@ -8,11 +8,11 @@ import os
 import shutil
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -201,39 +201,59 @@ class _Interrupted(Exception):
     pass
 
 
-def test_an_interrupted_run_leaves_no_container(runtime: Runtime, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def _interrupt_once_running(id: str, delay: float, armed: threading.Event) -> threading.Thread:
+    """A thread that waits for this process's ``runc ... run ... ID`` child, then SIGALRMs us after ``delay``."""
+
+    def watch() -> None:
+        children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+        deadline = time.monotonic() + 10
+        while armed.is_set() and time.monotonic() < deadline:
+            for child in children.read_text().split():
+                try:
+                    if id.encode() in Path(f"/proc/{child}/cmdline").read_bytes():
+                        time.sleep(delay)
+                        if armed.is_set():
+                            os.kill(os.getpid(), signal.SIGALRM)
+                        return
+                except FileNotFoundError:
+                    pass
+            time.sleep(0.0005)
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    return thread
+
+
+def test_an_interrupted_run_leaves_no_container(runtime: Runtime, tmp_path: Path) -> None:
     """Whenever ``run`` is interrupted once runc is running (a Ctrl-C in a notebook), nothing is left behind."""
-    delay_ms = 0
+    armed = threading.Event()
 
     def interrupt(_signum: int, _frame: object) -> None:
-        raise _Interrupted
+        if armed.is_set():
+            raise _Interrupted
 
-    class Armed(subprocess.Popen):  # the real Popen, with the alarm set once `runc run` has been started
-        def __init__(self, argv: list[str], *args: Any, **kwargs: Any) -> None:
-            super().__init__(argv, *args, **kwargs)
-            if "run" in argv:
-                signal.setitimer(signal.ITIMER_REAL, delay_ms / 1000)
-
-    monkeypatch.setattr(subprocess, "Popen", Armed)
     previous = signal.signal(signal.SIGALRM, interrupt)
     interrupted = 0
     try:
-        for delay_ms in (1, 10, 20, 30, 40):
+        for delay_ms in (1, 5, 10, 15, 20):
             id = f"rt-{uuid.uuid4().hex[:8]}"
             bundle = make_bundle(tmp_path / id, ["sleep", "60"], id)
+            armed.set()
+            watcher = _interrupt_once_running(id, delay_ms / 1000, armed)
             try:
                 proc = runtime.run(id, bundle, pid_file=tmp_path / f"{id}.pid", stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
             except _Interrupted:
                 interrupted += 1
                 assert not runtime.exists(id) and not list(Path("/sys/fs/cgroup").glob(f"*/labkit/{id}"))
-            else:  # it was faster than the alarm: nothing to check for this delay
-                signal.setitimer(signal.ITIMER_REAL, 0)
+            else:  # it was faster than the interruption: nothing to check for this delay
+                armed.clear()
                 subprocess.run(runtime.command("delete", "--force", id), capture_output=True)
                 proc.wait()
                 remove_cgroups(id)
+            finally:
+                armed.clear()
+                watcher.join()
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
     assert interrupted
