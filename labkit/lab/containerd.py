@@ -19,17 +19,15 @@ one (``runc delete --force`` kills every process of the cgroup) would kill the o
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 from types import TracebackType
 
 from ..errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from ..paths import CGROUP_PARENT, NAMESPACE, default_root
+from . import daemon
 
 __all__ = ["Containerd"]
 
@@ -69,12 +67,7 @@ class Containerd:
     @property
     def pid(self) -> int | None:
         """The daemon's pid, or None when it is not running."""
-        try:
-            pid = int((self.dir / "containerd.pid").read_text())
-            os.kill(pid, 0)
-        except (FileNotFoundError, ValueError, ProcessLookupError):
-            return None
-        return pid
+        return daemon.pid(self.dir / "containerd.pid", "containerd")
 
     def start(self, timeout: float = 10.0) -> Containerd:
         """Write the configuration, start the daemon and wait until its socket answers."""
@@ -85,36 +78,19 @@ class Containerd:
         self.dir.mkdir(parents=True, exist_ok=True)
         config = self.dir / "config.toml"
         config.write_text(_CONFIG.format(dir=self.dir))
-        with open(self.dir / "containerd.log", "ab") as log:
-            process = subprocess.Popen(
-                ["containerd", "--config", str(config)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-            )
-        (self.dir / "containerd.pid").write_text(str(process.pid))
-        deadline = time.monotonic() + timeout
-        while not _answers(self.address):
-            if process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise Unavailable(f"containerd did not start; see {self.dir / 'containerd.log'}")
-            time.sleep(0.05)
+        daemon.start(["containerd", "--config", str(config)], self.dir / "containerd.pid", self.dir / "containerd.log",
+                     ready=lambda: _answers(self.address), timeout=timeout)
         return self
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self) -> None:
         """Remove the containers left behind (their tasks killed), then stop the daemon."""
-        pid = self.pid
-        if pid is None:
+        if self.pid is None:
             return
         for line in self.ctr("tasks", "ls", "--quiet").stdout.split():
             self.ctr("tasks", "delete", "--force", line)
         for line in self.ctr("containers", "ls", "--quiet").stdout.split():
             self.ctr("containers", "delete", line)
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if _alive(pid):
-            os.kill(pid, signal.SIGKILL)
-        (self.dir / "containerd.pid").unlink(missing_ok=True)
+        daemon.stop(self.dir / "containerd.pid", "containerd")
 
     def ctr(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run ``ctr --address SOCKET ARGS...`` in the lab's namespace, capturing its output.
@@ -171,15 +147,3 @@ def _answers(address: Path) -> bool:
         except OSError:
             return False
     return True
-
-
-def _alive(pid: int) -> bool:
-    """Is ``pid`` still running? Reaps it when it is our own child that has exited."""
-    try:
-        return os.waitpid(pid, os.WNOHANG)[0] == 0
-    except ChildProcessError:  # not our child (another process started it): ask the kernel
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        return True

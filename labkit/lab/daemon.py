@@ -9,6 +9,7 @@ command line (``/proc/PID/cmdline``) still names the program that was started.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -41,20 +42,27 @@ def start(argv: list[str], pid_file: Path, log: Path, *, ready: Callable[[], boo
     deadline = time.monotonic() + timeout
     while not ready():
         if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()  # if it hangs instead of answering, it goes too
+            process.wait()
+            pid_file.unlink(missing_ok=True)
             raise Unavailable(f"{' '.join(argv)} did not start; see {log}")
         time.sleep(0.02)
     return process.pid
 
 
 def stop(pid_file: Path, program: str) -> None:
-    """Stop the process in ``pid_file`` if it still runs ``program``: SIGTERM, then SIGKILL after 5 s."""
+    """Stop the process in ``pid_file`` if it still runs ``program``: SIGTERM, then SIGKILL after 5 s.
+
+    If this very process started it, it is reaped too, so that no zombie stays behind.
+    """
     number = pid(pid_file, program)
     if number is not None:
         os.kill(number, signal.SIGTERM)
-        for _ in range(50):
-            if pid(pid_file, program) is None:
-                break
-            time.sleep(0.1)
-        else:
+        deadline = time.monotonic() + 5
+        while pid(pid_file, program) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if pid(pid_file, program) is not None:
             os.kill(number, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):  # not our child: its parent reaps it
+            os.waitpid(number, 0)
     pid_file.unlink(missing_ok=True)
