@@ -13,60 +13,9 @@ a ``recv()`` loop, from this process or any other (design.md, "Events").
 
 from __future__ import annotations
 
-from .envelope import (
-    CONTAINER_CREATE,
-    CONTAINER_DELETE,
-    CONTAINER_UPDATE,
-    CONTENT_CREATE,
-    CONTENT_DELETE,
-    IMAGE_CREATE,
-    IMAGE_DELETE,
-    IMAGE_UPDATE,
-    SNAPSHOT_COMMIT,
-    SNAPSHOT_PREPARE,
-    SNAPSHOT_REMOVE,
-    TASK_CREATE,
-    TASK_DELETE,
-    TASK_EXEC_ADDED,
-    TASK_EXEC_STARTED,
-    TASK_EXIT,
-    TASK_OOM,
-    TASK_PAUSED,
-    TASK_RESUMED,
-    TASK_START,
-    TOPICS,
-    Envelope,
-    rfc3339,
-)
-from .exchange import Exchange, Subscription
-from .filters import Filter, parse
+from . import envelope, exchange, filters
+from .envelope import *  # noqa: F403 — each module's __all__ is this package's surface
+from .exchange import *  # noqa: F403
+from .filters import *  # noqa: F403
 
-__all__ = [
-    "Envelope",
-    "Exchange",
-    "Subscription",
-    "Filter",
-    "parse",
-    "rfc3339",
-    "TOPICS",
-    "TASK_CREATE",
-    "TASK_START",
-    "TASK_EXIT",
-    "TASK_DELETE",
-    "TASK_PAUSED",
-    "TASK_RESUMED",
-    "TASK_EXEC_ADDED",
-    "TASK_EXEC_STARTED",
-    "TASK_OOM",
-    "CONTAINER_CREATE",
-    "CONTAINER_UPDATE",
-    "CONTAINER_DELETE",
-    "IMAGE_CREATE",
-    "IMAGE_UPDATE",
-    "IMAGE_DELETE",
-    "CONTENT_CREATE",
-    "CONTENT_DELETE",
-    "SNAPSHOT_PREPARE",
-    "SNAPSHOT_COMMIT",
-    "SNAPSHOT_REMOVE",
-]
+__all__ = [*envelope.__all__, *filters.__all__, *exchange.__all__]

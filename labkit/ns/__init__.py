@@ -16,44 +16,8 @@ Use it as one module::
 
 from __future__ import annotations
 
-from .calls import (
-    CLONE_FLAGS,
-    CLONE_NEWCGROUP,
-    CLONE_NEWIPC,
-    CLONE_NEWNET,
-    CLONE_NEWNS,
-    CLONE_NEWPID,
-    CLONE_NEWTIME,
-    CLONE_NEWUSER,
-    CLONE_NEWUTS,
-    MNT_DETACH,
-    MS_BIND,
-    MS_NODEV,
-    MS_NOEXEC,
-    MS_NOSUID,
-    MS_PRIVATE,
-    MS_REC,
-    Namespace,
-    id_map,
-    mount,
-    mount_proc,
-    namespaces,
-    pivot_root,
-    set_id_map,
-    sethostname,
-    setns,
-    shared,
-    umount,
-    unshare,
-)
-from .child import Child, run, spawn
+from . import calls, child
+from .calls import *  # noqa: F403 — each module's __all__ is this package's surface
+from .child import *  # noqa: F403
 
-__all__ = [
-    "CLONE_NEWCGROUP", "CLONE_NEWIPC", "CLONE_NEWNET", "CLONE_NEWNS", "CLONE_NEWPID",
-    "CLONE_NEWTIME", "CLONE_NEWUSER", "CLONE_NEWUTS", "CLONE_FLAGS",
-    "MS_NOSUID", "MS_NODEV", "MS_NOEXEC", "MS_BIND", "MS_REC", "MS_PRIVATE", "MNT_DETACH",
-    "Namespace", "namespaces", "shared",
-    "unshare", "setns", "sethostname", "mount", "umount", "pivot_root", "mount_proc",
-    "id_map", "set_id_map",
-    "Child", "spawn", "run",
-]
+__all__ = [*calls.__all__, *child.__all__]
