@@ -136,13 +136,26 @@ def test_a_sleeping_subscriber_wakes_at_once(lab_root: Path) -> None:
     assert (woke - envelope.timestamp).total_seconds() < 0.05  # generous for a loaded CI machine
 
 
+def _descriptors() -> dict[str, str]:
+    """This process's open descriptors and what each is open on (another thread may open and close its own)."""
+    found = {}
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            found[fd] = os.readlink(f"/proc/self/fd/{fd}")
+        except FileNotFoundError:  # closed meanwhile
+            pass
+    return found
+
+
 def test_a_forgotten_subscription_gives_its_descriptors_back(lab_root: Path) -> None:
-    before = len(os.listdir("/proc/self/fd"))
+    before = _descriptors()
     subscriptions = [Exchange().subscribe() for _ in range(20)]
-    assert len(os.listdir("/proc/self/fd")) >= before + 20 * 4  # journal, inotify, wake pipe
+    opened = {fd: target for fd, target in _descriptors().items() if before.get(fd) != target}
+    assert len(opened) >= 20 * 4  # journal, inotify, wake pipe
     del subscriptions
     gc.collect()
-    assert len(os.listdir("/proc/self/fd")) == before
+    now = _descriptors()
+    assert [fd for fd, target in opened.items() if now.get(fd) == target] == []
 
 
 def test_an_exchange_can_publish_in_another_namespace(lab_root: Path) -> None:
