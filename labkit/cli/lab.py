@@ -18,7 +18,8 @@ __all__ = ["register"]
 def register(subparsers: argparse._SubParsersAction) -> None:
     lab = subparsers.add_parser("lab", help="start, stop, inspect or clean the lab environment")
     verbs = lab.add_subparsers(dest="verb", metavar="VERB", required=True)
-    verbs.add_parser("up", help="start the local registry (seeded with the lab's images) and the fork server").set_defaults(func=up)
+    verbs.add_parser("up", help="start the local registry (seeded with the lab's images) and the fork server"
+                     ).set_defaults(func=up)
     verbs.add_parser("down", help="stop the local registry and the fork server").set_defaults(func=down)
     verbs.add_parser("status", help="what runs, and which images the registry serves").set_defaults(func=status)
     verbs.add_parser("clean", help="remove every container, mount, cgroup and network object the lab made"
