@@ -38,12 +38,16 @@ _PACKAGE = Path(__file__).resolve().parents[1]
 
 
 def ensure_user(name: str = LEARNER) -> pwd.struct_passwd:
-    """The system user ``name``, created with a home directory if it does not exist (needs root)."""
+    """The system user ``name``, created if it does not exist (needs root).
+
+    It gets no home directory: whoever runs labkit as it passes a ``HOME`` of its own
+    (:func:`command`), so the user owns nothing on the host but what labkit writes there.
+    """
     try:
         return pwd.getpwnam(name)
     except KeyError:
-        made = subprocess.run(["useradd", "--system", "--create-home", "--shell", "/bin/sh", name],
-                              capture_output=True, text=True)
+        made = subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                               "--shell", "/bin/sh", name], capture_output=True, text=True)
     try:
         return pwd.getpwnam(name)  # made now, or by someone else at the same moment
     except KeyError:
