@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from labkit import cgroups
 from labkit.paths import CGROUP_PARENT, NETNS_PREFIX, VETH_PREFIX, default_root
 
 
@@ -28,8 +29,8 @@ def _command_lines() -> dict[int, str]:
 
 
 def test_no_cgroups_left_under_the_labs_parent() -> None:
-    left = [str(group) for parent in Path("/sys/fs/cgroup").glob(f"*/{CGROUP_PARENT}") for group in parent.iterdir()
-            if group.is_dir()]
+    parents = [*cgroups.MOUNT.glob(f"*/{CGROUP_PARENT}"), cgroups.MOUNT / CGROUP_PARENT]  # v1 hierarchies, v2 tree
+    left = [str(group) for parent in parents if parent.is_dir() for group in parent.iterdir() if group.is_dir()]
     assert left == []
 
 

@@ -27,6 +27,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
+from .. import cgroups
 from ..errors import FailedPrecondition, LabkitError, Unavailable
 from ..paths import CGROUP_PARENT, default_root
 from .bundle import container_bundle, default_bundle
@@ -81,12 +82,11 @@ def _wait_exit(pidfd: int, timeout: float = EXIT_TIMEOUT) -> None:
 
 
 def _cgroup_pidfd(container_id: str) -> int:
-    """A pidfd for the first process of the lab cgroup ``/labkit/<id>`` (v1 ``pids`` hierarchy or v2)."""
-    for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
-        procs = base / CGROUP_PARENT / container_id / "cgroup.procs"
-        if procs.exists():
-            return os.pidfd_open(int(procs.read_text().split()[0]))
-    raise FailedPrecondition(f"no cgroup /{CGROUP_PARENT}/{container_id}: is the container running?")
+    """A pidfd for the first process of the lab cgroup ``/labkit/<id>`` (on v1 or v2)."""
+    try:
+        return os.pidfd_open(cgroups.Cgroup(container_id).procs()[0])
+    except (FileNotFoundError, IndexError):
+        raise FailedPrecondition(f"no cgroup /{CGROUP_PARENT}/{container_id}: is the container running?") from None
 
 
 class Driver(ABC):
