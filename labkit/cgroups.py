@@ -15,6 +15,12 @@ The lab's groups live under ``labkit/`` (``labkit.paths.CGROUP_PARENT``), as run
 with ``linux.cgroupsPath = "/labkit/<id>"`` (OCI runtime spec, config-linux.md:
 Control groups), so that ``labkit lab clean`` finds them. The file names below are
 the kernel's (Documentation/admin-guide/cgroup-v1/*.rst and cgroup-v2.rst).
+
+Who may make them: root anywhere. An ordinary user only inside a subtree that was
+*delegated* to it (cgroup-v2.rst, "Delegation"; systemd's ``Delegate=yes``, as
+``user@UID.service`` and ``systemd-run --user --scope -p Delegate=yes`` give): the
+directory and its ``cgroup.procs`` are the user's own. On v2 the lab's parent is then
+``<that subtree>/labkit`` (:func:`parent`); on v1 nothing is ever delegated.
 """
 
 from __future__ import annotations
@@ -23,12 +29,13 @@ import os
 import signal
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from .paths import CGROUP_PARENT
 
-__all__ = ["MOUNT", "FILES", "version", "layout", "groups", "Stats", "Cgroup", "create"]
+__all__ = ["MOUNT", "FILES", "version", "layout", "delegated", "parent", "prepare", "groups", "Stats", "Cgroup",
+           "create"]
 
 #: where the cgroup file systems are mounted
 MOUNT = Path("/sys/fs/cgroup")
@@ -69,10 +76,82 @@ def layout(mount: Path = MOUNT) -> str:
     return "hybrid" if (mount / "unified" / "cgroup.controllers").exists() else "v1"
 
 
+def delegated(mount: Path = MOUNT) -> PurePosixPath | None:
+    """The v2 subtree delegated to this (unprivileged) process: the highest group above it that it owns.
+
+    This process's own group is the line ``0::/path`` of ``/proc/self/cgroup``. Going up
+    from there, a group is this user's to manage while its directory and ``cgroup.procs``
+    are owned by the user (what delegation chowns); the highest one is the delegation's root.
+    None on v1, or when nothing above this process is delegated to it.
+    """
+    if version(mount) != 2:
+        return None
+    line = next((entry for entry in Path("/proc/self/cgroup").read_text().splitlines() if entry.startswith("0::")), "")
+    found = None
+    for group in [PurePosixPath(line[3:]), *PurePosixPath(line[3:]).parents]:
+        if group == PurePosixPath("/") or not _owned(mount / group.relative_to("/")):
+            break
+        found = group
+    return found
+
+
+def _owned(directory: Path) -> bool:
+    uid = os.geteuid()
+    try:
+        return directory.stat().st_uid == uid and (directory / "cgroup.procs").stat().st_uid == uid
+    except FileNotFoundError:
+        return False
+
+
+def parent(mount: Path = MOUNT) -> PurePosixPath:
+    """Where the lab's groups live, as a path in the cgroup tree: ``/labkit``, or ``<delegated>/labkit``.
+
+    Root puts them at the top of the tree (of each hierarchy, on v1). An ordinary user puts
+    them in the subtree delegated to it (:func:`delegated`); without one it cannot make any.
+    """
+    if os.geteuid() == 0:
+        return PurePosixPath("/", CGROUP_PARENT)
+    subtree = delegated(mount)
+    if subtree is None:
+        raise PermissionDenied("no cgroup is delegated to this user: cgroups need root, or a delegated subtree "
+                               "(cgroup v2 with systemd: run under `systemd-run --user --scope -p Delegate=yes`)")
+    return subtree / CGROUP_PARENT
+
+
+def prepare(mount: Path = MOUNT) -> None:
+    """Make the lab's parent ready for groups (v2: every group above them, from the top the lab may write).
+
+    In v2 a controller is available to a group only if its parent lists it in
+    ``cgroup.subtree_control`` (cgroup-v2.rst, "Enabling and Disabling"), and a group
+    that enables controllers for its children may hold no process itself ("no internal
+    processes"; the root is exempt). ``labkit/`` never holds one; a delegated subtree may
+    (the program it was delegated to), so those processes first move to a leaf beside
+    ``labkit/``, ``init/``, as systemd's own user manager keeps itself in ``init.scope``.
+    A runtime given ``cgroupsPath`` under the parent then finds it ready (runc enables
+    controllers on its way down too, but ignores what it may not write: a delegated
+    subtree's own processes).
+    """
+    if version(mount) != 2:
+        return
+    labkit = mount / parent(mount).relative_to("/")
+    try:
+        for group in (labkit.parent, labkit):
+            group.mkdir(exist_ok=True)
+            if group != mount:
+                _empty(group)
+            _enable(group, _V2_CONTROLLERS)
+    except PermissionError:
+        raise PermissionDenied(f"cannot prepare the lab's cgroups under {labkit.parent}: needs root, "
+                               "or a delegated subtree") from None
+
+
 def groups(mount: Path = MOUNT) -> list[str]:
     """The names of the lab's cgroups (``labkit/<name>``) that exist now."""
-    parent = mount / ("memory" if version(mount) == 1 else "") / CGROUP_PARENT
-    return sorted(p.name for p in parent.iterdir() if p.is_dir()) if parent.is_dir() else []
+    try:
+        top = mount / ("memory" if version(mount) == 1 else "") / parent(mount).relative_to("/")
+    except PermissionDenied:
+        return []
+    return sorted(p.name for p in top.iterdir() if p.is_dir()) if top.is_dir() else []
 
 
 def _number(text: str) -> int | None:
@@ -86,14 +165,27 @@ def _keyed(text: str) -> dict[str, int]:
     return {key: int(value) for key, value in (line.split() for line in text.splitlines())}
 
 
+def _empty(group: Path) -> None:
+    """Move the processes of ``group`` into its leaf ``init/``, so that it may enable controllers for its children."""
+    procs = (group / "cgroup.procs").read_text().split()
+    if procs:
+        (group / "init").mkdir(exist_ok=True)
+        for pid in procs:
+            try:
+                (group / "init" / "cgroup.procs").write_text(pid)
+            except ProcessLookupError:  # it exited meanwhile
+                pass
+
+
 def _enable(parent: Path, controllers: tuple[str, ...]) -> None:
-    """Enable ``controllers`` for ``parent``'s children, each that the parent has (``cgroup.controllers``)."""
+    """Enable ``controllers`` for ``parent``'s children, each that the parent has (``cgroup.controllers``).
+
+    A delegated subtree may lack one (systemd delegates ``memory`` and ``pids`` to a user by
+    default, ``cpu`` only where configured): limits on it then fail, one line naming it.
+    """
     have = (parent / "cgroup.controllers").read_text().split()
-    missing = [c for c in controllers if c not in have]
-    if missing:
-        raise FailedPrecondition(f"cgroup {parent} lacks the {', '.join(missing)} controller(s)")
     enabled = (parent / "cgroup.subtree_control").read_text().split()
-    wanted = " ".join(f"+{c}" for c in controllers if c not in enabled)
+    wanted = " ".join(f"+{c}" for c in controllers if c in have and c not in enabled)
     if wanted:
         (parent / "cgroup.subtree_control").write_text(wanted)
 
@@ -114,7 +206,11 @@ class Stats:
 
 
 class Cgroup:
-    """The cgroup ``labkit/<name>``, in every hierarchy labkit uses (v1) or in the unified tree (v2)."""
+    """The cgroup ``labkit/<name>``, in every hierarchy labkit uses (v1) or in the unified tree (v2).
+
+    ``path`` is where it is in the cgroup tree — what a runtime spec's ``linux.cgroupsPath``
+    names: ``/labkit/<name>`` as root, under the delegated subtree otherwise (:func:`parent`).
+    """
 
     def __init__(self, name: str, mount: Path = MOUNT) -> None:
         if not name or "/" in name or name in (".", ".."):
@@ -122,45 +218,43 @@ class Cgroup:
         self.name = name
         self.mount = mount
         self.version = version(mount)
+        self.path = parent(mount) / name
 
     def __repr__(self) -> str:
         return f"Cgroup({self.name!r}, v{self.version})"
 
+    def _in(self, hierarchy: str = "") -> Path:
+        """Its directory in one v1 hierarchy, or (``""``) in the v2 tree."""
+        return self.mount / hierarchy / self.path.relative_to("/")
+
     def dirs(self) -> list[Path]:
         """Its directories: one per v1 hierarchy, or the single v2 one."""
         if self.version == 2:
-            return [self.mount / CGROUP_PARENT / self.name]
-        return [self.mount / controller / CGROUP_PARENT / self.name for controller in _V1_CONTROLLERS]
+            return [self._in()]
+        return [self._in(controller) for controller in _V1_CONTROLLERS]
 
     def file(self, quantity: str) -> Path:
         """The kernel file that holds ``quantity`` (a key of :data:`FILES`) for this group, on this host."""
         (controller, v1_name), v2_name = FILES[quantity]
-        if self.version == 2:
-            return self.dirs()[0] / v2_name
-        return self.mount / controller / CGROUP_PARENT / self.name / v1_name
+        return self._in() / v2_name if self.version == 2 else self._in(controller) / v1_name
 
     def exists(self) -> bool:
         """Whether the group is there (v1: its directory in the memory hierarchy)."""
         return self.dirs()[0].is_dir()
 
     def create(self) -> Cgroup:
-        """mkdir the group (v2: first let ``labkit/`` and its children use the controllers).
-
-        In v2 a controller is available to a group only if its parent lists it in
-        ``cgroup.subtree_control`` (cgroup-v2.rst, "Enabling and Disabling"); the root has
-        them all, and ``labkit/`` holds no process itself, as v2's "no internal processes"
-        rule asks of a parent whose children use controllers.
-        """
+        """mkdir the group, once its parent is ready (:func:`prepare`)."""
+        prepare(self.mount)
         try:
-            if self.version == 2:
-                for parent in (self.mount, self.mount / CGROUP_PARENT):
-                    parent.mkdir(exist_ok=True)
-                    _enable(parent, _V2_CONTROLLERS)
             for directory in self.dirs():
                 directory.mkdir(parents=True, exist_ok=True)
         except PermissionError:
-            raise PermissionDenied(f"cannot create cgroup {self.name}: needs root") from None
+            raise PermissionDenied(f"cannot create cgroup {self.path}: needs root, or a delegated subtree") from None
         return self
+
+    def controllers(self) -> list[str]:
+        """v2: the controllers this group may use (its ``cgroup.controllers``, what its parent enabled)."""
+        return (self.dirs()[0] / "cgroup.controllers").read_text().split()
 
     def add(self, pid: int) -> None:
         """Move process ``pid`` (all its threads) into the group; its future children are born there."""
@@ -178,6 +272,10 @@ class Cgroup:
         limited too) and then OOM-kills a process of the group. ``cpus`` is a CFS quota per period:
         0.5 is 50 ms of CPU time in every 100 ms (config-linux.md: CPU, ``quota``/``period``).
         """
+        for controller, wanted in (("memory", memory), ("pids", pids), ("cpu", cpus)):
+            if wanted is not None and self.version == 2 and controller not in self.controllers():
+                raise FailedPrecondition(f"cgroup {self.path} has no {controller} controller: it was not "
+                                         "delegated to this user (systemd: Delegate=yes, or Delegate=cpu ...)")
         if memory is not None:
             self._limit_memory(memory)
         if pids is not None:
@@ -187,7 +285,7 @@ class Cgroup:
             if self.version == 2:
                 (self.dirs()[0] / "cpu.max").write_text(f"{quota} {_CPU_PERIOD}")
             else:
-                cpu = self.mount / "cpu" / CGROUP_PARENT / self.name
+                cpu = self._in("cpu")
                 (cpu / "cpu.cfs_period_us").write_text(str(_CPU_PERIOD))
                 (cpu / "cpu.cfs_quota_us").write_text(str(quota))
 
@@ -214,7 +312,7 @@ class Cgroup:
     def stats(self) -> Stats:
         """Usage and events now, from the files of :data:`FILES` (v1 or v2, whichever the host has)."""
         if not self.exists():
-            raise NotFound(f"no cgroup {CGROUP_PARENT}/{self.name}")
+            raise NotFound(f"no cgroup {self.path}")
         read = lambda quantity: self.file(quantity).read_text()  # noqa: E731
         if self.version == 2:
             events = _keyed(read("oom_kills"))  # memory.events

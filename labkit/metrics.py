@@ -38,7 +38,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from . import cgroups
 from .errors import InvalidArgument, NotFound
 from .events import TASK_OOM
-from .paths import CGROUP_PARENT, NAMESPACE
+from .paths import NAMESPACE
 from .supervisor import Supervisor
 
 __all__ = [
@@ -86,10 +86,6 @@ class Metrics:
     blkio_ops: tuple[BlkioEntry, ...]
 
 
-def _v1(controller: str, container_id: str) -> Path:
-    return cgroups.MOUNT / controller / CGROUP_PARENT / container_id
-
-
 def _keyed(path: Path) -> dict[str, int]:
     """A flat-keyed file (``name value`` per line), such as ``cpu.stat`` or ``memory.events``."""
     return {key: int(value) for key, value in (line.split() for line in path.read_text().splitlines())}
@@ -121,15 +117,15 @@ def _io_stat(path: Path) -> tuple[tuple[BlkioEntry, ...], tuple[BlkioEntry, ...]
     return tuple(nbytes), tuple(ops)
 
 
-def _extras(container_id: str) -> dict[str, Any]:
+def _extras(group: cgroups.Cgroup) -> dict[str, Any]:
     """CPU split and block I/O, from the files of this host's cgroup version."""
-    if cgroups.version() == 2:
-        group = cgroups.MOUNT / CGROUP_PARENT / container_id
-        cpu = _keyed(group / "cpu.stat")
-        blkio_bytes, blkio_ops = _io_stat(group / "io.stat")
+    if group.version == 2:
+        directory = group.dirs()[0]
+        cpu = _keyed(directory / "cpu.stat")
+        blkio_bytes, blkio_ops = _io_stat(directory / "io.stat")
         return dict(cpu_user_ns=cpu["user_usec"] * 1000, cpu_kernel_ns=cpu["system_usec"] * 1000,
                     blkio_bytes=blkio_bytes, blkio_ops=blkio_ops)
-    cpu, blkio = _v1("cpuacct", container_id), _v1("blkio", container_id)
+    cpu, blkio = group.file("cpu_usage").parent, group.mount / "blkio" / group.path.relative_to("/")
     return dict(cpu_user_ns=int((cpu / "cpuacct.usage_user").read_text()),
                 cpu_kernel_ns=int((cpu / "cpuacct.usage_sys").read_text()),
                 blkio_bytes=_blkio(blkio / "blkio.throttle.io_service_bytes_recursive"),
@@ -137,9 +133,10 @@ def _extras(container_id: str) -> dict[str, Any]:
 
 
 def read(container_id: str) -> Metrics:
-    """Read a task's metrics from its cgroup ``/labkit/<id>``, now (what ``runc events --stats`` reports)."""
+    """Read a task's metrics from its cgroup ``labkit/<id>``, now (what ``runc events --stats`` reports)."""
+    group = cgroups.Cgroup(container_id)
     try:
-        return Metrics(container_id, cgroups.Cgroup(container_id).stats(), **_extras(container_id))
+        return Metrics(container_id, group.stats(), **_extras(group))
     except (NotFound, FileNotFoundError) as err:  # no cgroup, or the task ended while we read
         raise NotFound(f"no cgroup for task {container_id} (is it running?)") from err
 

@@ -227,9 +227,11 @@ def spec_from_image(
                                                ("period", 100_000 if cpu_quota is not None else None)) if value is not None},
     }
     if any(limits.values()):
-        if rootless:
-            raise InvalidArgument("a rootless container has no cgroup of its own: memory, pids and cpu limits need root")
-        linux["resources"].update({kind: value for kind, value in limits.items() if value})
+        if rootless and cgroups_path is None:
+            raise InvalidArgument("a rootless container without a delegated cgroup has no cgroup of its own: "
+                                  "memory, pids and cpu limits need root, or a delegated cgroup v2 subtree")
+        # rootless: only the limits (runc spec --rootless drops the devices rules: no device cgroup is ours to set)
+        linux.setdefault("resources", {}).update({kind: value for kind, value in limits.items() if value})
     if cgroups_path is not None:
         linux["cgroupsPath"] = cgroups_path
     linux["seccomp"] = seccomp.default_profile(process["capabilities"]["bounding"])

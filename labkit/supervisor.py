@@ -31,10 +31,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from . import images, oci, snapshots
+from . import cgroups, images, oci, snapshots
 from .errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from .events import Envelope, Exchange, Subscription
-from .paths import CGROUP_PARENT, default_root
+from .paths import default_root
 from .runtime import Runtime
 from .task import Task
 
@@ -162,11 +162,13 @@ class Supervisor:
 
         ``args`` replaces the image's Entrypoint + Cmd; ``spec_options`` go to
         :func:`labkit.oci.spec_from_image` (hostname, memory, pids, netns_path, ...).
-        The spec's cgroup is ``/labkit/<id>`` (paths.py). Nothing runs yet.
+        The spec's cgroup is ``labkit/<id>`` under the lab's cgroup parent (:func:`labkit.cgroups.parent`).
+        Nothing runs yet.
 
         Without root the container is *rootless* (runc's README, "Rootless containers"): a user namespace maps
-        root inside to the caller, there is no cgroup (``cgroupsPath`` unset: an ordinary user may not
-        create one on cgroup v1), and the snapshotter is ``native`` — an ordinary user cannot mount, so
+        root inside to the caller; it gets a cgroup only where one is delegated to the caller (cgroup v2,
+        :func:`labkit.cgroups.delegated`; else ``cgroupsPath`` is unset: an ordinary user may not
+        create one on cgroup v1, nor outside a delegated subtree), and the snapshotter is ``native`` — an ordinary user cannot mount, so
         ``root.path`` names the snapshot's directory and runc bind-mounts it in the container's namespace.
         """
         validate_id(id)
@@ -181,8 +183,11 @@ class Supervisor:
         if rootless and snapshotter != "native":
             raise InvalidArgument(f"a rootless container cannot use the {snapshotter} snapshotter: only native "
                                   "needs no mount by the caller")
+        cgroups_path = None if rootless and cgroups.delegated() is None else cgroups.Cgroup(id).path
+        if cgroups_path is not None:
+            cgroups.prepare()
         spec = oci.spec_from_image(image.config, args=args, rootless=rootless,
-                                   cgroups_path=None if rootless else f"/{CGROUP_PARENT}/{id}", **spec_options)
+                                   cgroups_path=None if cgroups_path is None else str(cgroups_path), **spec_options)
         snapshotter_ = self.snapshots(snapshotter)
         parent = snapshots.unpack(image, snapshotter_)
         directory.mkdir(parents=True)

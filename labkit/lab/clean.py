@@ -28,8 +28,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .. import snapshots
-from ..paths import BRIDGE, CGROUP_PARENT, NETNS_PREFIX, VETH_PREFIX, default_root
+from .. import cgroups, snapshots
+from ..errors import PermissionDenied
+from ..paths import BRIDGE, NETNS_PREFIX, VETH_PREFIX, default_root
 from .containerd import Containerd
 
 __all__ = ["clean"]
@@ -60,8 +61,17 @@ def _containers(root: Path) -> Iterator[str]:
 
 
 def _lab_cgroups() -> list[Path]:
-    """Every cgroup directory under ``labkit/`` in every hierarchy (v1) or the v2 tree, deepest first."""
-    tops = [*CGROUP_MOUNT.glob(f"*/{CGROUP_PARENT}"), CGROUP_MOUNT / CGROUP_PARENT]
+    """Every cgroup directory under the lab's parent, deepest first.
+
+    The parent is ``labkit/`` in every v1 hierarchy or in the v2 tree; for an ordinary user,
+    ``labkit/`` in the subtree delegated to it (:func:`labkit.cgroups.parent`), so that an
+    attendee's clean touches only the attendee's own groups.
+    """
+    try:
+        parent = cgroups.parent().relative_to("/")
+    except PermissionDenied:  # nothing is delegated to this user: it has no cgroups
+        return []
+    tops = [*CGROUP_MOUNT.glob(f"*/{parent}"), CGROUP_MOUNT / parent]
     groups = {Path(directory) for top in tops for directory, _, _ in os.walk(top)}  # os.walk skips what vanishes
     return sorted(groups, key=lambda p: len(p.parts), reverse=True)
 

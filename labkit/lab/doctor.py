@@ -79,13 +79,24 @@ def _check_userns() -> Check:
 
 def _check_cgroups() -> Check:
     """Create and remove a group the way the lab does (:mod:`labkit.cgroups`), on whatever layout the host has."""
-    group = cgroups.Cgroup(f"doctor-{os.getpid()}")
     try:
+        group = cgroups.Cgroup(f"doctor-{os.getpid()}")
         group.create().remove()
     except (LabkitError, OSError) as err:
-        return Check("cgroups", False, f"cannot create {group.dirs()[0]}: {err}",
-                     "run as root, or delegate a cgroup subtree to this user")
+        return Check("cgroups", False, f"cannot create one: {err}", _delegation_fix())
     return Check("cgroups", True, f"can create and remove groups under {group.dirs()[0].parent}")
+
+
+def _delegation_fix() -> str:
+    """What gives an ordinary user cgroups of its own, on this host."""
+    if os.geteuid() == 0:
+        return "the kernel refused root: see the error above"
+    if cgroups.version() != 2:
+        return "cgroup v1 delegates nothing to ordinary users: run the lab as root, or on a cgroup v2 host"
+    if not _systemd():
+        return "delegate a cgroup v2 subtree to this user (chown a group and its cgroup.procs to it)"
+    return ("start the lab in a delegated scope: `systemd-run --user --scope -p Delegate=yes ./run lab` "
+            "(needs this user's systemd: log in, or `loginctl enable-linger USER` as root)")
 
 
 def _systemd() -> bool:
