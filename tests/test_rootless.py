@@ -158,3 +158,66 @@ def test_crun_runs_the_same_rootless_bundle(site: Path, home: Path, registry: st
             time.sleep(0.1)
         labkit(site, home, "tasks", "delete", "rl2")
         labkit(site, home, "containers", "delete", "rl2")
+
+
+
+#: an ordinary user's limits, pause and OOM events, in the cgroup v2 subtree systemd delegates to it
+DELEGATED_LIFE = r"""
+import signal, sys
+import labkit
+from labkit import cgroups, metrics
+
+ref, runtime = sys.argv[1:]
+sup = labkit.Supervisor()
+labkit.pull(ref, plain_http=True)
+oom = sup.subscribe('topic=="/tasks/oom"')
+watcher = metrics.OOMWatcher(sup.publish)
+hog = sup.create_container("rlhog", ref, ["tail", "/dev/zero"], runtime=runtime, memory=16 << 20)
+print("cgroup:", cgroups.Cgroup("rlhog").path)
+task = hog.new_task()
+watcher.add("rlhog")
+task.start()
+print("exit status:", task.wait())
+envelope = oom.recv(timeout=10)
+print("event:", envelope and envelope.topic, envelope and envelope.event["container_id"])
+print("oom kills:", metrics.read("rlhog").cgroup.oom_kills)
+task.delete()
+hog.delete()
+watcher.close()
+sleeper = sup.create_container("rlsleep", ref, ["sleep", "60"], runtime=runtime, pids=10)
+task = sleeper.new_task()
+task.start()
+print("pids limit:", metrics.read("rlsleep").cgroup.pids_limit)
+task.pause()
+print("paused:", task.status(), cgroups.Cgroup("rlsleep").frozen())
+task.resume()
+print("resumed:", task.status(), cgroups.Cgroup("rlsleep").frozen())
+task.kill(signal.SIGKILL)
+task.wait()
+task.delete()
+sleeper.delete()
+print("groups left:", cgroups.groups())
+"""
+
+
+@pytest.mark.skipif(not (cgroups.version() == 2 and Path("/run/systemd/system").is_dir()),
+                    reason="systemd delegates cgroups to ordinary users only on a cgroup v2 host booted with it")
+@pytest.mark.parametrize("runtime", [pytest.param(name, marks=pytest.mark.tool(name)) for name in ("runc", "crun")])
+def test_a_delegated_user_gets_limits_oom_events_and_pause(site: Path, home: Path, registry: str,
+                                                            runtime: str) -> None:
+    """As a workshop's spawner runs an attendee (a systemd service with Delegate=yes): real limits, rootless."""
+    argv = learners.command(USER, ["-c", DELEGATED_LIFE, _ref(registry), runtime], pythonpath=site, env=_env(home),
+                            delegated=True)
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    cgroup, *rest = out.stdout.splitlines()
+    assert cgroup.startswith("cgroup: /system.slice/") and cgroup.endswith("/labkit/rlhog")  # the service's own
+    assert rest == [
+        "exit status: 137",                 # the kernel enforced the memory limit ...
+        "event: /tasks/oom rlhog",          # ... and the lab heard of it
+        "oom kills: 1",
+        "pids limit: 10",
+        "paused: paused True",              # the freezer is the user's too
+        "resumed: running False",
+        "groups left: []",
+    ]

@@ -95,17 +95,24 @@ def readable_copy(destination: Path, distributions: Iterable[str] = RUNTIME_DIST
     return destination
 
 
-def command(user: str, args: list[str], *, pythonpath: Path, env: Mapping[str, str] | None = None) -> list[str]:
+def command(user: str, args: list[str], *, pythonpath: Path, env: Mapping[str, str] | None = None,
+            delegated: bool = False) -> list[str]:
     """The argv that runs ``python3 ARGS`` as ``user`` in a clean environment.
 
     The environment holds only HOME (the user's, so the lab root is ``~/.local/share/labkit``),
     PATH and PYTHONPATH (the readable copy); ``env`` adds to it (``HOME`` for a fresh lab root,
-    ``LABKIT_REGISTRY``, ...).
+    ``LABKIT_REGISTRY``, ...). With ``delegated`` the process runs in a transient systemd service
+    of its own with ``Delegate=yes``: a cgroup v2 subtree that is the user's, as a workshop
+    server's spawner gives each attendee (docs/workshops.md).
     """
     account = pwd.getpwnam(user)
     python = "/usr/bin/python3" if Path("/usr/bin/python3").exists() else sys.executable
     variables = {"HOME": account.pw_dir, "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": str(pythonpath),
                  "PYTHONDONTWRITEBYTECODE": "1", "LANG": "C.UTF-8", **(env or {})}
+    if delegated:  # systemd chowns a delegated service's cgroup to its User= (systemd.resource-control(5))
+        return ["systemd-run", f"--uid={account.pw_uid}", f"--gid={account.pw_gid}", "--property=Delegate=yes",
+                "--wait", "--pipe", "--collect", "--quiet", "--working-directory=/",
+                *(f"--setenv={k}={v}" for k, v in variables.items()), python, *args]
     # setpriv (util-linux) changes ids and execs, with no PAM session and no fork in between (unlike runuser):
     # the pid the caller holds is the python process itself, so signals and kills reach it.
     return ["setpriv", f"--reuid={account.pw_uid}", f"--regid={account.pw_gid}", "--init-groups",
@@ -113,7 +120,7 @@ def command(user: str, args: list[str], *, pythonpath: Path, env: Mapping[str, s
 
 
 def run_as(user: str, args: list[str], *, pythonpath: Path, env: Mapping[str, str] | None = None,
-           timeout: float = 60) -> subprocess.CompletedProcess[str]:
+           timeout: float = 60, delegated: bool = False) -> subprocess.CompletedProcess[str]:
     """Run ``labkit ARGS`` as ``user`` (:func:`command`) and wait for it; output is captured as text."""
-    return subprocess.run(command(user, ["-m", "labkit", *args], pythonpath=pythonpath, env=env),
-                          capture_output=True, text=True, cwd="/", timeout=timeout)
+    argv = command(user, ["-m", "labkit", *args], pythonpath=pythonpath, env=env, delegated=delegated)
+    return subprocess.run(argv, capture_output=True, text=True, cwd="/", timeout=timeout)
