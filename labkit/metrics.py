@@ -37,7 +37,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from . import cgroups
 from .errors import InvalidArgument, NotFound
-from .events import TASK_OOM
+from .events import TASK_OOM, Publisher
 from .paths import CGROUP_PARENT, NAMESPACE
 from .supervisor import Supervisor
 
@@ -264,7 +264,7 @@ class OOMWatcher:
     ``Exchange.publish``.
     """
 
-    def __init__(self, publish: Callable[[str, dict[str, Any]], object]) -> None:
+    def __init__(self, publish: Publisher) -> None:
         self._publish = publish
         self._v2 = cgroups.version() == 2
         self._epoll = select.epoll()

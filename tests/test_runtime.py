@@ -104,7 +104,7 @@ def test_lifecycle_by_hand(runtime: Runtime, sleeper: str, tmp_path: Path) -> No
     runtime.kill(sleeper, signal.SIGKILL)
     _wait_status(runtime, sleeper, "stopped")
     runtime.delete(sleeper)
-    assert sleeper not in [s.id for s in runtime.list()]
+    assert sleeper not in [s.id for s in runtime.containers()]
     with pytest.raises(NotFound, match=f"{runtime.name} state {sleeper}: "):
         runtime.state(sleeper)
 

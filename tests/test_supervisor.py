@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,9 @@ import pytest
 from labkit import images, snapshots
 from labkit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, LabkitError, NotFound
 from labkit.supervisor import Supervisor
+from labkit.shim import parent_of, signal_reaped
 from labkit.task import TRANSITIONS, Task
+from waiting import wait_until
 
 pytestmark = [pytest.mark.root, pytest.mark.registry]
 RUNTIMES = [pytest.param(name, marks=pytest.mark.tool(name)) for name in ("runc", "crun")]
@@ -237,12 +238,13 @@ def test_a_task_we_run_is_signalled_through_its_pidfd_and_refused_once_it_has_ex
                                                                                   runtime: str) -> None:
     task = sup.create_container(_id(), "127.0.0.1:5000/lab/busybox:latest", ["sleep", "60"],
                                 runtime=runtime).run_task()
-    assert task.status() == "running" and task._launched._pidfd >= 0  # pinned: the runtime's own child
+    runtime_pid = parent_of(task.pid)  # the process is the runtime's own child, and the runtime ours
+    assert task.status() == "running" and parent_of(runtime_pid) == os.getpid()
+    assert b"run" in Path(f"/proc/{runtime_pid}/cmdline").read_bytes().split(b"\0")  # `runc ... run ... ID`
     with pytest.raises(FailedPrecondition, match="it is running"):
         task.start()
     task.kill(signal.SIGKILL)
-    while task.runtime.exists(task.id):  # gone, not yet waited for: the pidfd answers ESRCH
-        time.sleep(0.01)
+    wait_until(lambda: not task.runtime.exists(task.id), message="runc run never deleted the container")
     with pytest.raises(FailedPrecondition, match="it is stopped"):
         task.kill(signal.SIGKILL)
     assert task.wait() == 137
@@ -252,7 +254,7 @@ def test_a_task_we_run_is_signalled_through_its_pidfd_and_refused_once_it_has_ex
 def test_a_killed_runtime_run_leaves_exit_status_255_once_its_process_has_gone(sup: Supervisor) -> None:
     """``runc run`` killed: its process lives on, orphaned; the exit is recorded only once it has gone, unknown."""
     task = sup.create_container(_id(), "127.0.0.1:5000/lab/busybox:latest", ["sleep", "0.5"]).run_task()
-    task._launched._proc.kill()
+    os.kill(parent_of(task.pid), signal.SIGKILL)  # the `runc run` that is its parent, our child
     assert Supervisor().container(task.id).task().status() == "running"  # the truth, not the runtime's death
     assert task.wait() == 255 and task.status() == "stopped"
     assert task.delete()["exit_status"] == 255  # runc delete: nobody deleted it this time
@@ -261,8 +263,6 @@ def test_a_killed_runtime_run_leaves_exit_status_255_once_its_process_has_gone(s
 
 def test_a_shims_process_is_signalled_only_while_it_is_still_the_shims_child(sup: Supervisor) -> None:
     """kill through a pidfd, checked against the reaper: never a process that got the pid afterwards."""
-    from labkit.shim import signal_reaped
-
     task = sup.create_container(_id(), "127.0.0.1:5000/lab/busybox:latest", ["sleep", "60"]).new_task()
     task.start()
     assert not signal_reaped(task.dir, os.getpid(), 0)  # alive, but not the shim's child: hands off

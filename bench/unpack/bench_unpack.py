@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labkit.descriptor import Descriptor
-from labkit.lab import builder
-from labkit.lab.builder import Entry
+from labkit import builder
+from labkit.builder import Entry
 from labkit.snapshots import apply_layers
 
 

@@ -2,7 +2,7 @@
 
 containerd 1.0's clients do not run ``ctr``: they call its gRPC API and, for events,
 subscribe once and receive envelopes in a loop. This package speaks that API with
-stubs generated from containerd's ``.proto`` files (``labkit.lab.protos``):
+stubs generated from containerd's ``.proto`` files (``labkit.api.protos``):
 
 - ``convert``: labkit's envelopes and records <-> containerd's protobuf messages
   (an event payload travels as a ``google.protobuf.Any`` typed ``containerd.events.*``);

@@ -23,7 +23,7 @@ from google.protobuf.message import Message
 
 from ..errors import InvalidArgument
 from ..events import Envelope
-from ..lab.protos import load
+from .protos import load
 
 __all__ = ["EVENT_TYPES", "pack_event", "unpack_event", "envelope_to_proto", "envelope_from_proto"]
 

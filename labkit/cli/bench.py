@@ -6,10 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..bench import load, report, run_suite
+
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = subparsers.add_parser("bench", help="time run/pause/resume/stop/delete/wait with labkit, runc, crun, ctr")
     bench.add_argument("file", nargs="?", type=Path, metavar="FILE",
                        help="a suite in YAML (default: the project's bench/lifecycle.yaml, every driver)")
@@ -17,11 +19,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from ..bench import load, report, run_suite
-
     suite = load(args.file)
     print(f"suite {suite.name}: {' '.join(suite.commands)}", file=sys.stderr)
-    results = run_suite(suite, progress=lambda d: print(
+    results = run_suite(suite, root=args.root, progress=lambda d: print(
         f"  {d.type}: {d.threads} thread(s) x {d.iterations} container(s)", file=sys.stderr))
     for result in results:
         for message in result.messages[:3]:

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import argparse
 import threading
-from datetime import datetime, timezone
+
+from .. import metrics
+from ..supervisor import Supervisor
+from ..timestamps import go_time, now
 
 __all__ = ["register", "add_task_metrics", "DEFAULT_ADDRESS"]
 
@@ -19,7 +22,7 @@ __all__ = ["register", "add_task_metrics", "DEFAULT_ADDRESS"]
 DEFAULT_ADDRESS = "127.0.0.1:1338"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     metrics = subparsers.add_parser("metrics", help="export the running tasks' metrics for Prometheus")
     verbs = metrics.add_subparsers(dest="verb", metavar="VERB", required=True)
     serve = verbs.add_parser("serve", help="serve Prometheus text at http://ADDRESS/metrics until interrupted")
@@ -28,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.set_defaults(func=serve_command)
 
 
-def add_task_metrics(task_verbs: argparse._SubParsersAction) -> None:
+def add_task_metrics(task_verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``metrics ID`` to the ``tasks`` group's sub-commands (called by ``cli/tasks.py``)."""
     show = task_verbs.add_parser("metrics", help="print a task's cgroup metrics, as `ctr tasks metrics` does")
     show.add_argument("id", metavar="ID", help="the container id of a running task")
@@ -36,9 +39,7 @@ def add_task_metrics(task_verbs: argparse._SubParsersAction) -> None:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from .. import metrics
-
-    address, stop = metrics.serve(args.address)
+    address, stop = metrics.serve(args.address, lambda: metrics.running(Supervisor(args.root)))
     print(f"serving metrics at http://{address}/metrics", flush=True)
     try:
         threading.Event().wait()
@@ -48,8 +49,6 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def task_metrics_command(args: argparse.Namespace) -> int:
-    from .. import metrics
-
     m = metrics.read(args.id)
     rows = [
         ("cpuacct.usage", m.cgroup.cpu_usage_ns),
@@ -63,9 +62,8 @@ def task_metrics_command(args: argparse.Namespace) -> int:
         ("pids.current", m.cgroup.pids_current),
         ("pids.limit", "max" if m.cgroup.pids_limit is None else m.cgroup.pids_limit),
     ]
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f +0000 UTC")
     width = max(len(m.container_id), 2)
-    print(f"{'ID':<{width}}    TIMESTAMP\n{m.container_id:<{width}}    {now}\n")
+    print(f"{'ID':<{width}}    TIMESTAMP\n{m.container_id:<{width}}    {go_time(now())}\n")
     width = max(len(name) for name, _ in rows)
     print(f"{'METRIC':<{width}}    VALUE")
     for name, value in rows:

@@ -141,7 +141,7 @@ def _uncommitted_snapshots(root: Path) -> Iterator[str]:
         if not (root / "snapshots" / name).is_dir():
             continue
         snapshotter = snapshots.get(name, root)
-        for info in snapshotter.list():
+        for info in snapshotter.walk():
             if info.kind != "committed":
                 snapshotter.remove(info.name)
                 yield f"removed {info.kind} {name} snapshot {info.name}"

@@ -12,7 +12,7 @@ import pytest
 from labkit.api.client import Client
 from labkit.api.convert import pack_event
 from labkit.events import Exchange
-from labkit.lab.protos import load
+from labkit.api.protos import load
 
 SUBSCRIBED = 0.3  # seconds for a Subscribe call to reach the server before events are made
 

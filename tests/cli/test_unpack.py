@@ -9,7 +9,7 @@ import pytest
 from snapshots.helpers import GZIP, Layout, builder_entries, random_layers, tree, umoci_unpack
 
 from labkit.cli import main
-from labkit.lab import builder
+from labkit import builder
 
 
 @pytest.mark.registry

@@ -8,9 +8,10 @@ import subprocess
 import httpx
 import pytest
 
-from labkit.lab import builder, seed
+from labkit import builder
+from labkit.lab import seed
 from labkit.lab import registry as lab_registry
-from labkit.lab.builder import Entry
+from labkit.builder import Entry
 
 pytestmark = pytest.mark.registry
 

@@ -119,9 +119,9 @@ def test_tasks_outlive_a_killed_supervisor_and_a_new_one_takes_over(lab_root: Pa
     # What the crash left half-made (the loop's containers), clean removes, down to the snapshots.
     report = lab_clean_here()
     assert any(line.startswith(f"removed container record {prefix}-loop") for line in report), report
-    assert Runtime("runc", lab_root / "runc").list() == []
+    assert Runtime("runc", lab_root / "runc").containers() == []
     assert not (lab_root / "containers").exists() or list((lab_root / "containers").iterdir()) == []
-    assert [info.kind for info in snapshots.get("overlay").list()] == ["committed"]
+    assert [info.kind for info in snapshots.get("overlay").walk()] == ["committed"]
     assert str(lab_root) not in Path("/proc/self/mountinfo").read_text()
     assert not list(Path("/sys/fs/cgroup/pids", CGROUP_PARENT).glob(f"{prefix}-*"))
     deadline = time.monotonic() + 5

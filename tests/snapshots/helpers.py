@@ -238,8 +238,8 @@ def random_layers(seed: int, count: int = 3) -> list[list[Entry]]:
 
 
 def builder_entries(entries: list[Entry]) -> list[object]:
-    """The same entries for ``labkit.lab.builder``, to push them to the lab registry."""
-    from labkit.lab.builder import Entry as BuilderEntry
+    """The same entries for ``labkit.builder``, to push them to the lab registry."""
+    from labkit.builder import Entry as BuilderEntry
 
     kinds = {tarfile.REGTYPE: "file", tarfile.DIRTYPE: "dir", tarfile.SYMTYPE: "symlink",
              tarfile.LNKTYPE: "hardlink", tarfile.CHRTYPE: "chardev"}

@@ -76,7 +76,7 @@ def test_committed_layers_are_reused(tmp_path: Path, lab_root: Path) -> None:
     prepared = []
     snapshots.unpack(second, snapshots.get("native", lab_root, lambda topic, e: prepared.append(topic)))
     assert prepared == ["/snapshot/prepare", "/snapshot/commit"]  # only the new top layer
-    assert [i.kind for i in sn.list()] == ["committed"] * 3
+    assert [i.kind for i in sn.walk()] == ["committed"] * 3
 
 
 def test_a_bad_diff_id_commits_nothing(tmp_path: Path, lab_root: Path) -> None:
@@ -85,4 +85,4 @@ def test_a_bad_diff_id_commits_nothing(tmp_path: Path, lab_root: Path) -> None:
     image.config["rootfs"]["diff_ids"][1] = "sha256:" + "0" * 64
     with pytest.raises(DataCorrupted):
         snapshots.unpack(image, sn)
-    assert [i.kind for i in sn.list()] == ["committed"]  # the first layer; no active snapshot left behind
+    assert [i.kind for i in sn.walk()] == ["committed"]  # the first layer; no active snapshot left behind

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import httpx
 import zstandard
 
-from ..errors import InvalidArgument, Unavailable
+from .errors import InvalidArgument, Unavailable
 
 __all__ = [
     "Entry",
@@ -191,7 +191,7 @@ def image(
         **platform,
         "config": config,
         "rootfs": {"type": "layers", "diff_ids": [l.diff_id for l in layers]},
-        "history": [{"created": CREATED, "created_by": "labkit.lab.builder"} for _ in layers],
+        "history": [{"created": CREATED, "created_by": "labkit.builder"} for _ in layers],
     }
     config_blob = Blob(media_types["config"], _json(config_json))
     manifest = {

@@ -12,8 +12,8 @@ import pytest
 import zstandard
 
 from labkit.errors import InvalidArgument
-from labkit.lab import builder
-from labkit.lab.builder import Entry
+from labkit import builder
+from labkit.builder import Entry
 
 
 def _members(tar_bytes: bytes) -> dict[str, tarfile.TarInfo]:
