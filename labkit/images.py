@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from .content import Store
@@ -59,7 +59,7 @@ class Image:
     @property
     def size(self) -> int:
         """Bytes of content this platform's image uses: manifest, config and layers (``ctr images ls``'s SIZE)."""
-        return self.manifest_descriptor.size + self.manifest["config"]["size"] + sum(l.size for l in self.layers)
+        return self.manifest_descriptor.size + self.manifest["config"]["size"] + sum(layer.size for layer in self.layers)
 
 
 def select_manifest(index: dict, platform: Platform) -> Descriptor:
@@ -103,14 +103,14 @@ class _Fetcher:
         Events are published from this thread, in the manifest's order, as the fetches complete.
         """
         missing = [desc for desc in dict.fromkeys(descs) if not self.store.exists(desc.digest)]
-        with _progress_bar(sum(desc.size for desc in missing), label, progress) as update:
-            with ThreadPoolExecutor(max_workers=_CONCURRENT_FETCHES) as pool:
-                futures = [(desc, pool.submit(self.blob, desc, update)) for desc in missing]
-                try:
-                    for desc, future in futures:
-                        self._committed(future.result(), desc)
-                finally:
-                    pool.shutdown(cancel_futures=True)
+        with (_progress_bar(sum(desc.size for desc in missing), label, progress) as update,
+              ThreadPoolExecutor(max_workers=_CONCURRENT_FETCHES) as pool):
+            futures = [(desc, pool.submit(self.blob, desc, update)) for desc in missing]
+            try:
+                for desc, future in futures:
+                    self._committed(future.result(), desc)
+            finally:
+                pool.shutdown(cancel_futures=True)
 
 
 @contextmanager

@@ -131,9 +131,9 @@ def _extras(container_id: str) -> dict[str, Any]:
         return dict(cpu_user_ns=cpu["user_usec"] * 1000, cpu_kernel_ns=cpu["system_usec"] * 1000,
                     memory_failcnt=_keyed(group / "memory.events")["max"],
                     blkio_bytes=blkio_bytes, blkio_ops=blkio_ops)
-    cpu, blkio = _v1("cpuacct", container_id), _v1("blkio", container_id)
-    return dict(cpu_user_ns=int((cpu / "cpuacct.usage_user").read_text()),
-                cpu_kernel_ns=int((cpu / "cpuacct.usage_sys").read_text()),
+    cpuacct, blkio = _v1("cpuacct", container_id), _v1("blkio", container_id)
+    return dict(cpu_user_ns=int((cpuacct / "cpuacct.usage_user").read_text()),
+                cpu_kernel_ns=int((cpuacct / "cpuacct.usage_sys").read_text()),
                 memory_failcnt=int((_v1("memory", container_id) / "memory.failcnt").read_text()),
                 blkio_bytes=_blkio(blkio / "blkio.throttle.io_service_bytes_recursive"),
                 blkio_ops=_blkio(blkio / "blkio.throttle.io_serviced_recursive"))

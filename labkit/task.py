@@ -37,8 +37,16 @@ from typing import Any
 
 from . import snapshots
 from .errors import AlreadyExists, FailedPrecondition, NotFound
-from .events import (TASK_CREATE, TASK_DELETE, TASK_EXEC_ADDED, TASK_EXEC_STARTED, TASK_PAUSED, TASK_RESUMED,
-                     TASK_START, Exchange)
+from .events import (
+    TASK_CREATE,
+    TASK_DELETE,
+    TASK_EXEC_ADDED,
+    TASK_EXEC_STARTED,
+    TASK_PAUSED,
+    TASK_RESUMED,
+    TASK_START,
+    Exchange,
+)
 from .identifiers import validate
 from .runtime import Runtime
 from .shim import FromRecords, Kind, Parent, Request, alive, launch, milestone_lock, read_exit, read_pid

@@ -9,14 +9,14 @@ with :func:`rfc3339`, and prints what ``ctr`` prints with :func:`go_time`.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 __all__ = ["go_time", "now", "rfc3339"]
 
 
 def now() -> datetime:
     """The current time, timezone-aware, in UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _fraction(moment: datetime) -> str:
@@ -26,11 +26,11 @@ def _fraction(moment: datetime) -> str:
 
 def rfc3339(moment: datetime) -> str:
     """A time as Go's RFC 3339 with fraction, in UTC (``2017-12-05T20:44:37.131045Z``)."""
-    utc = moment.astimezone(timezone.utc)
+    utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S") + _fraction(utc) + "Z"
 
 
 def go_time(moment: datetime) -> str:
     """A time as Go's ``time.Time.String()`` prints it in UTC: ``2017-12-05 20:44:37.131045 +0000 UTC``."""
-    utc = moment.astimezone(timezone.utc)
+    utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%d %H:%M:%S") + _fraction(utc) + " +0000 UTC"

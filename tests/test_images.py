@@ -8,16 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from faultproxy import FaultProxy
 
 import labkit
+from labkit import builder
 from labkit.descriptor import DOCKER_MANIFEST, OCI_INDEX
 from labkit.images import ImageStore, pull
-from labkit import builder
 from labkit.platforms import Platform
 from labkit.reference import Reference
 from labkit.remotes import Registry, Transcript
-
-from faultproxy import FaultProxy
 
 pytestmark = [pytest.mark.registry]
 
@@ -134,7 +133,7 @@ def test_own_images_in_every_layer_format(registry: str, lab_root: Path, fmt: st
     assert image.target.digest == top.manifest.digest
     assert [layer.digest for layer in image.layers] == [layer.digest for layer in layers]
     assert image.config["rootfs"]["diff_ids"] == [layer.diff_id for layer in layers]
-    assert all(image.store.read(l.digest) == built.data for l, built in zip(image.layers, layers))
+    assert all(image.store.read(layer.digest) == built.data for layer, built in zip(image.layers, layers))
 
 
 def test_image_store_get_list_remove(registry: str, lab_root: Path) -> None:

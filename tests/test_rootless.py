@@ -88,7 +88,7 @@ def _following(journal: Path) -> bool:
 
 def _written_by(uid: int, since: float) -> list[str]:
     """Every file on the root filesystem (and /dev/shm) that ``uid`` owns and changed after ``since``."""
-    stamp = tempfile.NamedTemporaryFile(prefix="labkit-stamp-")
+    stamp = tempfile.NamedTemporaryFile(prefix="labkit-stamp-")  # noqa: SIM115 — closed by the `with stamp:` below
     os.utime(stamp.name, (since, since))
     with stamp:
         found = subprocess.run(["find", "/", "/dev/shm", "-xdev", "-user", str(uid), "-newer", stamp.name, "-print"],

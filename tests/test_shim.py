@@ -9,12 +9,12 @@ import uuid
 from pathlib import Path
 
 import pytest
+from test_runtime import RUNTIMES, make_bundle
 
 from labkit.errors import LabkitError
 from labkit.events import Exchange
 from labkit.runtime import Runtime
 from labkit.shim import Request, exit_status, launch, read_exit
-from test_runtime import RUNTIMES, make_bundle
 
 pytestmark = [pytest.mark.root]
 

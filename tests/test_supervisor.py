@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from labkit import images, snapshots
 from labkit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, LabkitError, NotFound
-from labkit.supervisor import Supervisor
 from labkit.shim import parent_of, signal_reaped
+from labkit.supervisor import Supervisor
 from labkit.task import TRANSITIONS, Task
-from waiting import wait_until
 
 pytestmark = [pytest.mark.root, pytest.mark.registry]
 RUNTIMES = [pytest.param(name, marks=pytest.mark.tool(name)) for name in ("runc", "crun")]

@@ -26,8 +26,16 @@ from typing import Any
 import grpc
 from google.protobuf import empty_pb2
 
-from ..errors import (AlreadyExists, DataCorrupted, FailedPrecondition, InvalidArgument, LabkitError, NotFound,
-                      PermissionDenied, Unavailable)
+from ..errors import (
+    AlreadyExists,
+    DataCorrupted,
+    FailedPrecondition,
+    InvalidArgument,
+    LabkitError,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
 from ..events import TOPICS, Exchange, parse
 from ..paths import NAMESPACE, default_root
 from ..supervisor import Container, Supervisor
@@ -37,12 +45,12 @@ from .records import ContainerFields, container_to_proto, process_to_proto
 
 __all__ = ["STATUS_CODES", "default_address", "serve", "status_code"]
 
-_events = load("api/services/events/v1/events_pb2")
-_events_grpc = load("api/services/events/v1/events_pb2_grpc")
-_containers = load("api/services/containers/v1/containers_pb2")
-_containers_grpc = load("api/services/containers/v1/containers_pb2_grpc")
-_tasks = load("api/services/tasks/v1/tasks_pb2")
-_tasks_grpc = load("api/services/tasks/v1/tasks_pb2_grpc")
+_events: Any = load("api/services/events/v1/events_pb2")
+_events_grpc: Any = load("api/services/events/v1/events_pb2_grpc")
+_containers: Any = load("api/services/containers/v1/containers_pb2")
+_containers_grpc: Any = load("api/services/containers/v1/containers_pb2_grpc")
+_tasks: Any = load("api/services/tasks/v1/tasks_pb2")
+_tasks_grpc: Any = load("api/services/tasks/v1/tasks_pb2_grpc")
 
 #: every kind of labkit error -> the gRPC status containerd gives the same failure (``errdefs/grpc.go``, ToGRPC:
 #: invalid argument, not found, already exists, failed precondition, unavailable, permission denied, data loss;

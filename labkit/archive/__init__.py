@@ -59,9 +59,9 @@ def open_layer(blob: Path, media_type: str) -> BinaryIO:
     compression = LAYER_MEDIA_TYPES[media_type]
     if compression == "gzip":
         return gzip.open(blob, "rb")  # type: ignore[return-value]
-    raw = open(blob, "rb", buffering=_BUFFER)
+    raw = open(blob, "rb", buffering=_BUFFER)  # noqa: SIM115 — returned open: the caller reads it and closes it
     if compression == "zstd":
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_size=_BUFFER)  # type: ignore[return-value]
+        return zstandard.ZstdDecompressor().stream_reader(raw, read_size=_BUFFER)
     return raw
 
 

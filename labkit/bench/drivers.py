@@ -28,7 +28,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
-from ..errors import FailedPrecondition, LabkitError, Unavailable
+from ..errors import FailedPrecondition, InvalidArgument, LabkitError, Unavailable
 from ..images import pull
 from ..lab.containerd import Containerd
 from ..paths import CGROUP_PARENT, default_root
@@ -52,16 +52,16 @@ def _execute(argv: list[str], log: Path | None = None) -> str:
     """
     try:
         if log is None:
-            done = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-            stdout, stderr = done.stdout, done.stderr
+            captured = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            returncode, stdout, stderr = captured.returncode, captured.stdout, captured.stderr
         else:
             with log.open("w") as out:
-                done = subprocess.run(argv, stdout=out, stderr=out, stdin=subprocess.DEVNULL)
-            stdout = stderr = log.read_text() if done.returncode else ""
+                returncode = subprocess.run(argv, stdout=out, stderr=out, stdin=subprocess.DEVNULL).returncode
+            stdout = stderr = log.read_text() if returncode else ""
     except FileNotFoundError:
         raise Unavailable(f"{argv[0]} is not installed") from None
-    if done.returncode != 0:
-        raise FailedPrecondition(f"{' '.join(argv[:3])}...: {stderr.strip() or done.returncode}")
+    if returncode != 0:
+        raise FailedPrecondition(f"{' '.join(argv[:3])}...: {stderr.strip() or returncode}")
     return stdout
 
 
@@ -99,6 +99,13 @@ class Driver(ABC):
     def __init__(self, suite: Suite, root: Path | None = None) -> None:
         self.suite = suite
         self.root = root or default_root()
+
+    @property
+    def image_ref(self) -> str:
+        """The suite's image (a suite whose drivers pull has one: ``config.parse`` refuses it otherwise)."""
+        if self.suite.image is None:
+            raise InvalidArgument(f"bench suite: the {self.type} driver needs an 'image'")
+        return self.suite.image
 
     def prepare(self) -> None:
         """Once, before any timing: fetch the image, build the bundle."""
@@ -195,7 +202,7 @@ class LabkitDriver(Driver):
 
     def prepare(self) -> None:
         self.supervisor = Supervisor(self.root)
-        self.image = pull(self.suite.image, plain_http=self.suite.plain_http, root=self.root)
+        self.image = pull(self.image_ref, plain_http=self.suite.plain_http, root=self.root)
         self.tasks: dict[str, Task] = {}
 
     def run(self, name: str) -> None:
@@ -249,10 +256,10 @@ class LabkitCliDriver(Driver):
         return ""
 
     def prepare(self) -> None:
-        self._labkit("pull", *(["--plain-http"] if self.suite.plain_http else []), self.suite.image)
+        self._labkit("pull", *(["--plain-http"] if self.suite.plain_http else []), self.image_ref)
 
     def run(self, name: str) -> None:
-        self._labkit("run", "-d", self.suite.image, name, "--", *self.suite.args)
+        self._labkit("run", "-d", self.image_ref, name, "--", *self.suite.args)
 
     def pause(self, name: str) -> None:
         self._labkit("tasks", "pause", name)
@@ -288,14 +295,14 @@ class CtrDriver(Driver):
         self.containerd = Containerd(self.root)
         self.started = self.containerd.pid is None
         self.containerd.start()
-        self.containerd.pull(self.suite.image, plain_http=self.suite.plain_http)
+        self.containerd.pull(self.image_ref, plain_http=self.suite.plain_http)
 
     def close(self) -> None:
         if self.started:
             self.containerd.stop()
 
     def run(self, name: str) -> None:
-        self.containerd.run(self.suite.image, name, *self.suite.args, detach=True)
+        self.containerd.run(self.image_ref, name, *self.suite.args, detach=True)
 
     def pause(self, name: str) -> None:
         self.containerd.ctr("tasks", "pause", name)

@@ -10,10 +10,10 @@ would only fail too); the container is cleaned up either way, untimed.
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import LabkitError
 from .config import DriverSpec, Suite

@@ -44,10 +44,8 @@ def _credentials(user: str | None) -> str | None:
     """
     if user is None or ":" in user:
         return user
-    if sys.stdin.isatty():
-        password = getpass.getpass(f"Password for {user}: ")
-    else:
-        password = sys.stdin.readline().rstrip("\n")
+    tty = sys.stdin.isatty()
+    password = getpass.getpass(f"Password for {user}: ") if tty else sys.stdin.readline().rstrip("\n")
     return f"{user}:{password}"
 
 

@@ -144,8 +144,8 @@ class Envelope:
         payload. Strings are present when non-empty; numbers and booleans print as text.
         """
         if path in (["topic"], ["namespace"]):
-            value = getattr(self, path[0])
-            return value, bool(value)
+            name: str = getattr(self, path[0])
+            return name, bool(name)
         if len(path) < 2 or path[0] != "event":
             return "", False
         value: Any = self.event

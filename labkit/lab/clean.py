@@ -124,9 +124,8 @@ def _network() -> Iterator[str]:
     links = _run(["ip", "-o", "link", "show"]).stdout.splitlines()
     names = [line.split(":")[1].strip().split("@")[0] for line in links if ":" in line]
     for name in names:
-        if name.startswith(VETH_PREFIX) or name == BRIDGE:
-            if _run(["ip", "link", "delete", name]).returncode == 0:
-                yield f"deleted network interface {name}"
+        if (name.startswith(VETH_PREFIX) or name == BRIDGE) and _run(["ip", "link", "delete", name]).returncode == 0:
+            yield f"deleted network interface {name}"
 
 
 def _records(root: Path) -> Iterator[str]:

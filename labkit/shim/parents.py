@@ -33,8 +33,19 @@ from typing import IO, Any, Protocol
 from ..errors import LabkitError, from_data
 from ..events import Exchange
 from ..runtime import Runtime
-from .records import (UNKNOWN_STATUS, alive, become_subreaper, claim, exit_status, parent_of, read_exit, read_pid,
-                      reaper_gone, record_exit, signal_reaped)
+from .records import (
+    UNKNOWN_STATUS,
+    alive,
+    become_subreaper,
+    claim,
+    exit_status,
+    parent_of,
+    read_exit,
+    read_pid,
+    reaper_gone,
+    record_exit,
+    signal_reaped,
+)
 from .request import Request, decode_answer
 
 __all__ = ["FromRecords", "Parent", "Reaper", "RuntimeRun", "Shim", "launch", "start_process"]

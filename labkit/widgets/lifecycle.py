@@ -82,8 +82,7 @@ class LifecyclePanel(widgets.VBox):
 
     def _do(self, verb: str) -> str:
         if verb == "create":
-            task = self.container.new_task()
-            return f"created: pid {task.pid} waits on exec.fifo"
+            return f"created: pid {self.container.new_task().pid} waits on exec.fifo"
         task: Task = self.container.task()
         if verb == "exec":
             self._execs += 1

@@ -11,8 +11,8 @@ import pytest
 
 from labkit.api.client import Client
 from labkit.api.convert import pack_event
-from labkit.events import Exchange
 from labkit.api.protos import load
+from labkit.events import Exchange
 
 SUBSCRIBED = 0.3  # seconds for a Subscribe call to reach the server before events are made
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from labkit import builder
-from labkit.lab import seed
-from labkit.lab import registry as lab_registry
 from labkit.builder import Entry
+from labkit.lab import registry as lab_registry
+from labkit.lab import seed
 
 pytestmark = pytest.mark.registry
 

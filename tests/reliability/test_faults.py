@@ -25,12 +25,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from faultproxy import Fault, FaultProxy
 
 import labkit
 from labkit.images import ImageStore, pull
 from labkit.paths import registry_address
-
-from faultproxy import Fault, FaultProxy
 
 pytestmark = [pytest.mark.registry]
 

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from snapshots.helpers import BASE, CHANGES, GZIP, TAR, ZSTD, DOCKER_GZIP, Layout, f, random_layers, tree, umoci_unpack
 
 from labkit import snapshots
 from labkit.errors import DataCorrupted
+from snapshots.helpers import BASE, CHANGES, DOCKER_GZIP, GZIP, TAR, ZSTD, Layout, f, random_layers, tree, umoci_unpack
 
 
 def native_tree(sn: snapshots.Snapshotter, top: str) -> dict:
@@ -41,7 +41,7 @@ def test_generated_images_unpack_as_umoci_does(tmp_path: Path, lab_root: Path, s
 @pytest.mark.root
 @pytest.mark.parametrize("seed", range(4))
 def test_overlay_view_equals_native(tmp_path: Path, lab_root: Path, mountpoint: Path, seed: int) -> None:
-    image = Layout.build(tmp_path / "image", [BASE, CHANGES] + random_layers(seed))
+    image = Layout.build(tmp_path / "image", [BASE, CHANGES, *random_layers(seed)])
     native, overlay = snapshots.get("native", lab_root), snapshots.get("overlay", lab_root)
     top = snapshots.unpack(image, overlay)
     assert snapshots.unpack(image, native) == top

@@ -6,11 +6,11 @@ import time
 from pathlib import Path
 
 import pytest
+from test_supervisor import remove_all
 
 from labkit import images
 from labkit.supervisor import Supervisor
 from labkit.widgets.lifecycle import VERBS, LifecyclePanel
-from test_supervisor import remove_all
 
 pytestmark = [pytest.mark.root, pytest.mark.registry, pytest.mark.tool("runc")]
 
