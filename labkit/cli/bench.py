@@ -6,8 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..bench import load, report, run_suite
-
 __all__ = ["register"]
 
 
@@ -19,6 +17,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _bench(args: argparse.Namespace) -> int:
+    from ..bench import load, report, run_suite  # here: PyYAML and matplotlib, which `labkit doctor` must not need
+
     suite = load(args.file)
     print(f"suite {suite.name}: {' '.join(suite.commands)}", file=sys.stderr)
     results = run_suite(suite, root=args.root, progress=lambda d: print(

@@ -11,7 +11,6 @@ import argparse
 
 from ..lab import clean as cleaner
 from ..lab import doctor as doc
-from ..lab import registry, seed
 
 __all__ = ["register"]
 
@@ -29,6 +28,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def up(args: argparse.Namespace) -> int:
+    from ..lab import registry, seed  # here: httpx, which `labkit doctor` must not need (it runs before set-up)
+
     running = registry.start(args.root)
     print(running)
     for image, digest in seed.seed(running.address):
@@ -37,12 +38,16 @@ def up(args: argparse.Namespace) -> int:
 
 
 def down(args: argparse.Namespace) -> int:
+    from ..lab import registry  # here: httpx (see up)
+
     registry.stop(args.root)
     print(registry.status(args.root))
     return 0
 
 
 def status(args: argparse.Namespace) -> int:
+    from ..lab import registry  # here: httpx (see up)
+
     current = registry.status(args.root)
     print(current)
     if current.serving:

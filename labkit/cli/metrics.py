@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import threading
 
-from .. import metrics
 from ..supervisor import Supervisor
 from ..timestamps import go_time, now
 
@@ -39,6 +38,8 @@ def add_task_metrics(task_verbs: argparse._SubParsersAction[argparse.ArgumentPar
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    from .. import metrics  # here: prometheus_client, which `labkit doctor` must not need
+
     address, stop = metrics.serve(args.address, lambda: metrics.running(Supervisor(args.root)))
     print(f"serving metrics at http://{address}/metrics", flush=True)
     try:
@@ -49,6 +50,8 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def task_metrics_command(args: argparse.Namespace) -> int:
+    from .. import metrics  # here: prometheus_client (see serve_command)
+
     m = metrics.read(args.id)
     rows = [
         ("cpuacct.usage", m.cgroup.cpu_usage_ns),
