@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -273,3 +274,77 @@ def test_a_shims_process_is_signalled_only_while_it_is_still_the_shims_child(sup
     with pytest.raises(FailedPrecondition, match="it is stopped"):
         task.kill(signal.SIGKILL)
     task.delete()
+
+
+def _counting_runtime(directory: Path, runtime: str) -> Path:
+    """A ``runtime`` on PATH that logs every call (one line of arguments) before running the real one."""
+    real = shutil.which(runtime)
+    assert real is not None
+    directory.mkdir()
+    log = directory / "calls.log"
+    log.touch()
+    wrapper = directory / runtime
+    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {log}\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    return log
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_refused_transition_makes_no_runtime_call(sup: Supervisor, runtime: str, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Check, then act: a verb the status forbids is refused before the runtime is asked anything.
+
+    Every runtime command — ours and the shim's — goes through a wrapper that logs it; a
+    refused call adds no line to that log.
+    """
+    log = _counting_runtime(tmp_path / "bin", runtime)
+    monkeypatch.setenv("PATH", f"{log.parent}{os.pathsep}{os.environ['PATH']}")
+    calls = lambda: log.read_text().splitlines()  # noqa: E731
+
+    def refused(*attempts: Callable[[], object]) -> None:
+        for attempt in attempts:
+            before = calls()
+            with pytest.raises(FailedPrecondition):
+                attempt()
+            assert calls() == before, "a refused call ran the runtime"
+
+    task = sup.create_container(_id(), "127.0.0.1:5000/lab/busybox:latest", ["sleep", "60"],
+                                runtime=runtime).new_task()
+    assert any(" create " in call for call in calls())  # the wrapper is what labkit runs, in the shim too
+    refused(task.pause, task.resume, lambda: task.exec("e1", ["true"]), task.delete)
+    task.start()
+    refused(task.start, task.resume, task.delete)
+    task.pause()
+    refused(task.pause, task.start, lambda: task.exec("e1", ["true"]), task.delete)
+    task.resume()
+    task.kill(signal.SIGKILL)
+    assert task.wait() == 137
+    refused(task.start, task.pause, task.resume, lambda: task.exec("e1", ["true"]), lambda: task.kill(9))
+    process_calls = calls()
+    task.delete()
+    assert len(calls()) == len(process_calls) + 1 and " delete " in calls()[-1]  # and an allowed one runs it once
+
+
+def _pull_and_run(root: Path) -> tuple[int, list[str]]:
+    """Pull into ``root`` and run a task from the image by name, with a supervisor over the same root."""
+    images.pull("127.0.0.1:5000/lab/busybox:latest", plain_http=True, root=root)
+    supervisor = Supervisor(root=root)
+    container = supervisor.create_container(_id(), "127.0.0.1:5000/lab/busybox:latest", ["sh", "-c", "exit 3"])
+    task = container.run_task()
+    status = task.wait()
+    task.delete()
+    container.delete()
+    return status, [path.name for path in (root / "images").glob("*.json")]
+
+
+@pytest.mark.registry
+def test_pull_and_the_supervisor_agree_on_the_root_they_are_given(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lab root is an argument: ``pull(ref, root=R)`` and ``Supervisor(root=R)`` need no ``$LABKIT_ROOT``."""
+    monkeypatch.delenv("LABKIT_ROOT", raising=False)
+    status, pulled = _pull_and_run(tmp_path / "root")
+    assert status == 3 and len(pulled) == 1
+    decoy = tmp_path / "decoy"  # and a $LABKIT_ROOT elsewhere is only a default, never used instead
+    monkeypatch.setenv("LABKIT_ROOT", str(decoy))
+    assert _pull_and_run(tmp_path / "other")[0] == 3
+    assert not decoy.exists()
