@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from labkit.errors import FailedPrecondition, LabkitError, NotFound
 from labkit.runtime import Runtime, _one_line
@@ -74,10 +75,7 @@ def remove_cgroups(id: str) -> None:
 
 
 def _wait_status(runtime: Runtime, id: str, status: str) -> None:
-    deadline = time.monotonic() + 5
-    while runtime.state(id).status != status:
-        assert time.monotonic() < deadline, f"{id} never became {status}"
-        time.sleep(0.02)
+    wait_until(lambda: runtime.state(id).status == status, 5, f"{id} never became {status}")
 
 
 @pytest.mark.parametrize("name", RUNTIMES)

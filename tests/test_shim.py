@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 from test_runtime import RUNTIMES, make_bundle
+from waiting import wait_until
 
 from labkit.errors import LabkitError
 from labkit.events import Exchange
@@ -62,10 +62,7 @@ def test_the_exit_outlives_whoever_launched_it(lab_root: Path, tmp_path: Path) -
     runtime = Runtime("runc")
     runtime.start(id)
     runtime.kill(id, "KILL")
-    deadline = time.monotonic() + 5
-    while read_exit(tmp_path) is None:
-        assert time.monotonic() < deadline, "the shim never recorded the exit"
-        time.sleep(0.01)
+    wait_until(lambda: read_exit(tmp_path), 5, "the shim never recorded the exit")
     runtime.delete(id)
     record = read_exit(tmp_path)
     assert record is not None and (record["pid"], record["exit_status"]) == (pid, 137)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from labkit.errors import InvalidArgument
 from labkit.events import TASK_EXIT, TASK_PAUSED, TASK_START, Envelope, Exchange
@@ -88,7 +89,7 @@ def test_close_from_another_thread_ends_iteration(lab_root: Path) -> None:
     consumer = threading.Thread(target=lambda: seen.extend(sub))
     consumer.start()
     Exchange().publish(TASK_PAUSED, {"container_id": "x"})
-    time.sleep(0.1)
+    wait_until(lambda: seen, 5, "the consumer never received the event")
     sub.close()
     consumer.join(timeout=2)
     assert not consumer.is_alive()
