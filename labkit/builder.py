@@ -191,7 +191,7 @@ def image(
         **platform,
         "config": config,
         "rootfs": {"type": "layers", "diff_ids": [layer.diff_id for layer in layers]},
-        "history": [{"created": CREATED, "created_by": "labkit.builder"} for _ in layers],
+        "history": [{"created": CREATED, "created_by": "labkit.lab.builder"} for _ in layers],
     }
     config_blob = Blob(media_types["config"], _json(config_json))
     manifest = {
