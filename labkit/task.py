@@ -31,6 +31,7 @@ import enum
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -265,13 +266,22 @@ class Task(_Process):
                 options.events.publish(TASK_START, {"container_id": task.id, "pid": task.pid})
         return task
 
+    def _transition(self, verb: str, act: Callable[[str], None], status: Status, topic: str,
+                    event: dict[str, Any]) -> None:
+        """Check, then act: refuse ``verb`` unless the status allows it, run it, record ``status``, publish the event.
+
+        All under the task's lifecycle lock: a second transition waits, and the process's exit
+        is published only after this one's event (``milestone_lock``).
+        """
+        with milestone_lock(self.dir):
+            self._check(verb)
+            act(self.id)
+            self._record_status(status)
+            self.options.events.publish(topic, event)
+
     def start(self) -> None:
         """``runc start``: the init process execs the user's program; ``/tasks/start``."""
-        with milestone_lock(self.dir):  # the exit is published only after this
-            self._check("start")
-            self.runtime.start(self.id)
-            self._record_status(Status.RUNNING)
-            self.options.events.publish(TASK_START, {"container_id": self.id, "pid": self.pid})
+        self._transition("start", self.runtime.start, Status.RUNNING, TASK_START, {"container_id": self.id, "pid": self.pid})
 
     def kill(self, signal: int = 15, *, all_processes: bool = False) -> None:
         """``runc kill``: signal init (``all_processes``: every process). PID 1 ignores signals it has no handler for.
@@ -285,19 +295,11 @@ class Task(_Process):
 
     def pause(self) -> None:
         """``runc pause``: freeze every process in the cgroup freezer; ``/tasks/paused``."""
-        with milestone_lock(self.dir):
-            self._check("pause")
-            self.runtime.pause(self.id)
-            self._record_status(Status.PAUSED)
-            self.options.events.publish(TASK_PAUSED, {"container_id": self.id})
+        self._transition("pause", self.runtime.pause, Status.PAUSED, TASK_PAUSED, {"container_id": self.id})
 
     def resume(self) -> None:
         """``runc resume``: thaw them; ``/tasks/resumed``."""
-        with milestone_lock(self.dir):
-            self._check("resume")
-            self.runtime.resume(self.id)
-            self._record_status(Status.RUNNING)
-            self.options.events.publish(TASK_RESUMED, {"container_id": self.id})
+        self._transition("resume", self.runtime.resume, Status.RUNNING, TASK_RESUMED, {"container_id": self.id})
 
     def exec(self, exec_id: str, args: list[str], *, env: list[str] | None = None, cwd: str | None = None) -> Process:
         """Record a new process for the running container (the spec's process, other args); ``/tasks/exec-added``."""
