@@ -28,29 +28,45 @@ from pathlib import Path
 from .errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from .paths import CGROUP_PARENT
 
-__all__ = ["MOUNT", "version", "groups", "Stats", "Cgroup", "create"]
+__all__ = ["MOUNT", "FILES", "version", "layout", "groups", "Stats", "Cgroup", "create"]
 
 #: where the cgroup file systems are mounted
 MOUNT = Path("/sys/fs/cgroup")
 #: the v1 hierarchies labkit uses; a group exists when its ``memory`` directory does
 _V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct")
+#: the v2 controllers labkit enables for its groups (``cgroup.subtree_control`` of each parent)
+_V2_CONTROLLERS = ("memory", "pids", "cpu")
 #: CFS period for CPU limits, in microseconds (the kernel's default, 100 ms)
 _CPU_PERIOD = 100_000
 
-# Each quantity: its file per version, as (v1 hierarchy, file name) or a v2 file name.
-_FILES = {
+#: each number a group keeps: its file as (v1 hierarchy, v1 file) and the v2 file. Keyed files
+#: (``memory.events``, ``pids.events``, ...) hold several numbers, one ``key value`` per line.
+FILES = {
     "memory_limit": (("memory", "memory.limit_in_bytes"), "memory.max"),
     "memory_usage": (("memory", "memory.usage_in_bytes"), "memory.current"),
     "memory_peak": (("memory", "memory.max_usage_in_bytes"), "memory.peak"),
+    "memory_limit_hits": (("memory", "memory.failcnt"), "memory.events"),       # v2: key "max"
+    "oom_kills": (("memory", "memory.oom_control"), "memory.events"),           # key "oom_kill"
     "pids_limit": (("pids", "pids.max"), "pids.max"),
     "pids_current": (("pids", "pids.current"), "pids.current"),
-    "pids_events": (("pids", "pids.events"), "pids.events"),
+    "pids_refused": (("pids", "pids.events"), "pids.events"),                   # key "max"
+    "cpu_usage": (("cpuacct", "cpuacct.usage"), "cpu.stat"),                    # v2: key "usage_usec"
+    "frozen": (("freezer", "freezer.state"), "cgroup.events"),                  # v2: key "frozen"
 }
 
 
 def version(mount: Path = MOUNT) -> int:
     """1 or 2: v2 mounts the unified tree itself at ``/sys/fs/cgroup`` (it has ``cgroup.controllers``)."""
     return 2 if (mount / "cgroup.controllers").exists() else 1
+
+
+def layout(mount: Path = MOUNT) -> str:
+    """How the host mounts its cgroups: ``"v2"`` (unified, what systemd boots by default since 2021),
+    ``"hybrid"`` (v1 controllers plus an empty cgroup2 tree at ``unified/``, systemd's legacy layout)
+    or ``"v1"`` (v1 hierarchies only)."""
+    if version(mount) == 2:
+        return "v2"
+    return "hybrid" if (mount / "unified" / "cgroup.controllers").exists() else "v1"
 
 
 def groups(mount: Path = MOUNT) -> list[str]:
@@ -70,17 +86,30 @@ def _keyed(text: str) -> dict[str, int]:
     return {key: int(value) for key, value in (line.split() for line in text.splitlines())}
 
 
+def _enable(parent: Path, controllers: tuple[str, ...]) -> None:
+    """Enable ``controllers`` for ``parent``'s children, each that the parent has (``cgroup.controllers``)."""
+    have = (parent / "cgroup.controllers").read_text().split()
+    missing = [c for c in controllers if c not in have]
+    if missing:
+        raise FailedPrecondition(f"cgroup {parent} lacks the {', '.join(missing)} controller(s)")
+    enabled = (parent / "cgroup.subtree_control").read_text().split()
+    wanted = " ".join(f"+{c}" for c in controllers if c not in enabled)
+    if wanted:
+        (parent / "cgroup.subtree_control").write_text(wanted)
+
+
 @dataclass(frozen=True)
 class Stats:
     """A cgroup's usage and events, the same fields on v1 and v2 (bytes, counts, nanoseconds)."""
 
     memory_usage: int
-    memory_peak: int
+    memory_peak: int | None  #: None where the kernel keeps no peak (v2 before Linux 5.19)
     memory_limit: int | None
-    oom_kills: int        #: processes the OOM killer killed in this group
+    memory_limit_hits: int   #: how often usage reached the limit (v1 ``memory.failcnt``, v2 ``memory.events`` max)
+    oom_kills: int           #: processes the OOM killer killed in this group
     pids_current: int
     pids_limit: int | None
-    pids_refused: int     #: forks refused because of pids_limit
+    pids_refused: int        #: forks refused because of pids_limit
     cpu_usage_ns: int
 
 
@@ -103,8 +132,9 @@ class Cgroup:
             return [self.mount / CGROUP_PARENT / self.name]
         return [self.mount / controller / CGROUP_PARENT / self.name for controller in _V1_CONTROLLERS]
 
-    def _file(self, quantity: str) -> Path:
-        (controller, v1_name), v2_name = _FILES[quantity]
+    def file(self, quantity: str) -> Path:
+        """The kernel file that holds ``quantity`` (a key of :data:`FILES`) for this group, on this host."""
+        (controller, v1_name), v2_name = FILES[quantity]
         if self.version == 2:
             return self.dirs()[0] / v2_name
         return self.mount / controller / CGROUP_PARENT / self.name / v1_name
@@ -114,12 +144,18 @@ class Cgroup:
         return self.dirs()[0].is_dir()
 
     def create(self) -> Cgroup:
-        """mkdir the group (v2: first enable the controllers for ``labkit/`` and its children)."""
-        if self.version == 2:
-            for parent in (self.mount, self.mount / CGROUP_PARENT):
-                parent.mkdir(exist_ok=True)
-                (parent / "cgroup.subtree_control").write_text("+memory +pids +cpu")
+        """mkdir the group (v2: first let ``labkit/`` and its children use the controllers).
+
+        In v2 a controller is available to a group only if its parent lists it in
+        ``cgroup.subtree_control`` (cgroup-v2.rst, "Enabling and Disabling"); the root has
+        them all, and ``labkit/`` holds no process itself, as v2's "no internal processes"
+        rule asks of a parent whose children use controllers.
+        """
         try:
+            if self.version == 2:
+                for parent in (self.mount, self.mount / CGROUP_PARENT):
+                    parent.mkdir(exist_ok=True)
+                    _enable(parent, _V2_CONTROLLERS)
             for directory in self.dirs():
                 directory.mkdir(parents=True, exist_ok=True)
         except PermissionError:
@@ -145,7 +181,7 @@ class Cgroup:
         if memory is not None:
             self._limit_memory(memory)
         if pids is not None:
-            self._file("pids_limit").write_text(str(pids))
+            self.file("pids_limit").write_text(str(pids))
         if cpus is not None:
             quota = int(cpus * _CPU_PERIOD)
             if self.version == 2:
@@ -176,27 +212,34 @@ class Cgroup:
             memsw.write_text(str(limit))
 
     def stats(self) -> Stats:
-        """Usage and events now. OOM kills: v1 ``memory.oom_control``'s ``oom_kill``, v2 ``memory.events``."""
+        """Usage and events now, from the files of :data:`FILES` (v1 or v2, whichever the host has)."""
         if not self.exists():
             raise NotFound(f"no cgroup {CGROUP_PARENT}/{self.name}")
-        read = lambda quantity: self._file(quantity).read_text()  # noqa: E731
+        read = lambda quantity: self.file(quantity).read_text()  # noqa: E731
         if self.version == 2:
-            directory = self.dirs()[0]
-            oom_kills = _keyed((directory / "memory.events").read_text())["oom_kill"]
-            cpu_ns = _keyed((directory / "cpu.stat").read_text())["usage_usec"] * 1000
+            events = _keyed(read("oom_kills"))  # memory.events
+            limit_hits, oom_kills = events["max"], events["oom_kill"]
+            cpu_ns = _keyed(read("cpu_usage"))["usage_usec"] * 1000
         else:
-            oom_kills = _keyed((self.dirs()[0] / "memory.oom_control").read_text())["oom_kill"]
-            cpu_ns = int((self.mount / "cpuacct" / CGROUP_PARENT / self.name / "cpuacct.usage").read_text())
+            limit_hits, oom_kills = int(read("memory_limit_hits")), _keyed(read("oom_kills"))["oom_kill"]
+            cpu_ns = int(read("cpu_usage"))
+        peak = self.file("memory_peak")
         return Stats(
             memory_usage=int(read("memory_usage")),
-            memory_peak=int(read("memory_peak")),
+            memory_peak=int(peak.read_text()) if peak.exists() else None,
             memory_limit=_number(read("memory_limit")),
+            memory_limit_hits=limit_hits,
             oom_kills=oom_kills,
             pids_current=int(read("pids_current")),
             pids_limit=_number(read("pids_limit")),
-            pids_refused=_keyed(read("pids_events"))["max"],
+            pids_refused=_keyed(read("pids_refused"))["max"],
             cpu_usage_ns=cpu_ns,
         )
+
+    def frozen(self) -> bool:
+        """Is the group frozen (paused)? v1 ``freezer.state`` says ``FROZEN``; v2 ``cgroup.events`` ``frozen 1``."""
+        text = self.file("frozen").read_text()
+        return _keyed(text)["frozen"] == 1 if self.version == 2 else text.strip() == "FROZEN"
 
     def kill(self) -> None:
         """SIGKILL every process in the group, again until none is left (a fork may race the first round)."""

@@ -8,11 +8,11 @@ labkit does the same with ``prometheus_client``'s custom-collector API: nothing 
 stored, every scrape reads the kernel's files afresh.
 
 Where the numbers come from: :meth:`labkit.cgroups.Cgroup.stats` reads what every
-group has (memory usage, peak and limit, OOM kills, pids, CPU time); this module adds
-what an exporter reports on top (kernel docs, ``admin-guide/cgroup-v1`` and ``cgroup-v2``):
+group has (memory usage, peak and limit, how often usage hit the limit, OOM kills, pids,
+CPU time); this module adds what an exporter reports on top (kernel docs,
+``admin-guide/cgroup-v1`` and ``cgroup-v2``):
 
 - CPU time split into user and kernel: v1 ``cpuacct.usage_user``/``usage_sys``, v2 ``cpu.stat``;
-- how often usage hit the limit: v1 ``memory.failcnt``, v2 ``memory.events`` ``max``;
 - block I/O bytes and operations: v1 ``blkio.throttle.io_service*_recursive``, v2 ``io.stat``.
 
 A task's cgroup is ``/labkit/<container id>`` (runtime spec, config-linux.md: "Control
@@ -75,14 +75,13 @@ class Metrics:
     """One task's numbers at one moment (containerd's ``metrics/types/v1.Metrics``, flattened).
 
     ``cgroup`` holds what :mod:`labkit.cgroups` reads for any group (usage, peak, limit,
-    OOM kills, pids, CPU time); the rest is what a metrics exporter adds on top.
+    limit hits, OOM kills, pids, CPU time); the rest is what a metrics exporter adds on top.
     """
 
     container_id: str
     cgroup: cgroups.Stats
     cpu_user_ns: int
     cpu_kernel_ns: int
-    memory_failcnt: int  #: how often usage hit the limit
     blkio_bytes: tuple[BlkioEntry, ...]
     blkio_ops: tuple[BlkioEntry, ...]
 
@@ -123,18 +122,16 @@ def _io_stat(path: Path) -> tuple[tuple[BlkioEntry, ...], tuple[BlkioEntry, ...]
 
 
 def _extras(container_id: str) -> dict[str, Any]:
-    """CPU split, limit hits and block I/O, from the files of this host's cgroup version."""
+    """CPU split and block I/O, from the files of this host's cgroup version."""
     if cgroups.version() == 2:
         group = cgroups.MOUNT / CGROUP_PARENT / container_id
         cpu = _keyed(group / "cpu.stat")
         blkio_bytes, blkio_ops = _io_stat(group / "io.stat")
         return dict(cpu_user_ns=cpu["user_usec"] * 1000, cpu_kernel_ns=cpu["system_usec"] * 1000,
-                    memory_failcnt=_keyed(group / "memory.events")["max"],
                     blkio_bytes=blkio_bytes, blkio_ops=blkio_ops)
     cpuacct, blkio = _v1("cpuacct", container_id), _v1("blkio", container_id)
     return dict(cpu_user_ns=int((cpuacct / "cpuacct.usage_user").read_text()),
                 cpu_kernel_ns=int((cpuacct / "cpuacct.usage_sys").read_text()),
-                memory_failcnt=int((_v1("memory", container_id) / "memory.failcnt").read_text()),
                 blkio_bytes=_blkio(blkio / "blkio.throttle.io_service_bytes_recursive"),
                 blkio_ops=_blkio(blkio / "blkio.throttle.io_serviced_recursive"))
 
@@ -165,14 +162,14 @@ def _limit(value: int | None) -> float:
 
 
 #: (name, help, value) of each single-number gauge; names are containerd's (``metrics/cgroups/v1``).
-_GAUGES: tuple[tuple[str, str, Callable[[Metrics], float]], ...] = (
+_GAUGES: tuple[tuple[str, str, Callable[[Metrics], float | None]], ...] = (
     ("container_cpu_total_nanoseconds", "The total cpu time", lambda m: m.cgroup.cpu_usage_ns),
     ("container_cpu_user_nanoseconds", "The total user cpu time", lambda m: m.cpu_user_ns),
     ("container_cpu_kernel_nanoseconds", "The total kernel cpu time", lambda m: m.cpu_kernel_ns),
     ("container_memory_usage_usage_bytes", "The memory usage", lambda m: m.cgroup.memory_usage),
     ("container_memory_usage_max_bytes", "The memory maximum usage", lambda m: m.cgroup.memory_peak),
     ("container_memory_usage_limit_bytes", "The memory limit", lambda m: _limit(m.cgroup.memory_limit)),
-    ("container_memory_usage_failcnt_total", "The usage failcnt", lambda m: m.memory_failcnt),
+    ("container_memory_usage_failcnt_total", "The usage failcnt", lambda m: m.cgroup.memory_limit_hits),
     ("container_pids_current", "The current number of pids", lambda m: m.cgroup.pids_current),
     ("container_pids_limit", "The limit to the number of pids allowed", lambda m: _limit(m.cgroup.pids_limit)),
 )
@@ -208,7 +205,8 @@ class TaskCollector:
         for name, help_text, value in _GAUGES:
             family = GaugeMetricFamily(name, help_text, labels=_LABELS)
             for m in snapshot:
-                family.add_metric([m.container_id, NAMESPACE], value(m))
+                if (number := value(m)) is not None:  # a peak the kernel does not keep is left out
+                    family.add_metric([m.container_id, NAMESPACE], number)
             yield family
         oom = CounterMetricFamily("container_memory_oom", "The number of times a container has received an oom event",
                                   labels=_LABELS)
@@ -278,15 +276,14 @@ class OOMWatcher:
     def add(self, container_id: str) -> None:
         """Start watching a task's cgroup (it must exist: after ``new_task``, before ``start``)."""
         seen = read(container_id).cgroup.oom_kills
+        oom_file = cgroups.Cgroup(container_id).file("oom_kills")  # v1 memory.oom_control, v2 memory.events
         if self._v2:
-            events = cgroups.MOUNT / CGROUP_PARENT / container_id / "memory.events"
-            fd, mask = os.open(events, os.O_RDONLY), select.EPOLLPRI
+            fd, mask = os.open(oom_file, os.O_RDONLY), select.EPOLLPRI
         else:
-            memory = _v1("memory", container_id)
             fd, mask = os.eventfd(0, os.EFD_CLOEXEC), select.EPOLLIN
-            control = os.open(memory / "memory.oom_control", os.O_RDONLY)
+            control = os.open(oom_file, os.O_RDONLY)
             try:
-                (memory / "cgroup.event_control").write_text(f"{fd} {control}")
+                (oom_file.parent / "cgroup.event_control").write_text(f"{fd} {control}")
             finally:
                 os.close(control)
         with self._lock:

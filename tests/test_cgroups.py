@@ -46,6 +46,13 @@ def test_the_version_matches_the_mount() -> None:
     assert cgroups.version() == expected
 
 
+def test_the_layout_says_where_the_controllers_are() -> None:
+    if cgroups.version() == 2:
+        assert cgroups.layout() == "v2"
+    else:
+        assert cgroups.layout() == ("hybrid" if os.path.exists("/sys/fs/cgroup/unified/cgroup.controllers") else "v1")
+
+
 def test_a_name_is_one_path_component() -> None:
     for bad in ("", "a/b", ".."):
         with pytest.raises(InvalidArgument):
@@ -63,7 +70,18 @@ def test_a_memory_limit_ends_in_an_oom_kill_that_is_reported(name: str) -> None:
         assert "16 MiB" in output and "64 MiB" not in output
         assert stats.oom_kills == 1
         assert stats.memory_limit == 32 << 20
-        assert stats.memory_peak <= 32 << 20
+        assert stats.memory_peak is None or stats.memory_peak <= 32 << 20
+        assert group.file("memory_limit").read_text().strip() == str(32 << 20)
+        if group.version == 2:  # the kernel's own files: v2 memory.max and memory.events ...
+            assert group.file("memory_limit").name == "memory.max"
+            assert "oom_kill 1" in group.file("oom_kills").read_text().splitlines()
+            swap = group.dirs()[0] / "memory.swap.max"
+        else:  # ... v1 memory.limit_in_bytes and memory.oom_control
+            assert group.file("memory_limit").name == "memory.limit_in_bytes"
+            assert "oom_kill 1" in group.file("oom_kills").read_text().splitlines()
+            swap = group.dirs()[0] / "memory.memsw.limit_in_bytes"
+        if swap.exists():  # no swapping past the limit, where the kernel accounts swap
+            assert swap.read_text().strip() in ("0", str(32 << 20))
     with pytest.raises(NotFound):
         group.stats()
 

@@ -61,7 +61,7 @@ def test_read_reports_cpu_memory_and_pids(task) -> None:
     assert 8 * MiB < m.cgroup.memory_usage < 48 * MiB and m.cgroup.memory_peak >= m.cgroup.memory_usage
     assert m.cgroup.cpu_usage_ns > 50_000_000 and m.cpu_user_ns > 0
     assert m.cgroup.pids_current == 1 and m.cgroup.pids_limit is None
-    assert m.memory_failcnt == 0 and m.cgroup.oom_kills == 0
+    assert m.cgroup.memory_limit_hits == 0 and m.cgroup.oom_kills == 0
 
 
 def test_a_task_without_cgroup_is_not_found() -> None:
@@ -145,9 +145,9 @@ def test_oom_kill_is_an_event_and_counted(sup: Supervisor) -> None:
         envelope = sub.recv(timeout=5)
         assert envelope is not None and envelope.event == {"container_id": container.id}
         m = metrics.read(container.id)
-        assert m.memory_failcnt > 0 and m.cgroup.oom_kills == 1
+        assert m.cgroup.memory_limit_hits > 0 and m.cgroup.oom_kills == 1
         families = {f.name: f for f in text_string_to_metric_families(metrics.exposition(lambda: [container.id]))}
-        assert families["container_memory_usage_failcnt_total"].samples[0].value == m.memory_failcnt
+        assert families["container_memory_usage_failcnt_total"].samples[0].value == m.cgroup.memory_limit_hits
         assert families["container_memory_oom"].samples[0].value == 1
     finally:
         watcher.close()

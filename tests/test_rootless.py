@@ -30,6 +30,7 @@ from pathlib import Path
 import pytest
 from waiting import wait_until
 
+from labkit import cgroups
 from labkit.lab import learners
 
 USER = "labkit-rootless"
@@ -133,7 +134,7 @@ def test_pull_run_events_delete_as_an_ordinary_user(site: Path, home: Path, regi
     outside = [path for path in written if path not in above and not Path(path).is_relative_to(lab_root)]
     assert outside == [], "written outside the lab root"
     assert str(home) not in Path("/proc/self/mountinfo").read_text()  # nothing mounted on the host
-    assert not glob.glob("/sys/fs/cgroup/*/labkit/rl1")  # and no cgroup made
+    assert not cgroups.Cgroup("rl1").exists()  # and no cgroup made
 
 
 @pytest.mark.tool("crun")

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from waiting import wait_until
 
+from labkit import cgroups
 from labkit.errors import FailedPrecondition, LabkitError, NotFound
 from labkit.runtime import Runtime, _one_line
 
@@ -64,7 +65,7 @@ def sleeper(runtime: Runtime, tmp_path: Path) -> Iterator[str]:
 def remove_cgroups(id: str) -> None:
     """Remove ``/labkit/<id>`` where ``delete`` could not: a killed exec'd process, not ours to reap,
     may still sit in it as a zombie for a moment."""
-    for cgroup in Path("/sys/fs/cgroup").glob(f"*/labkit/{id}"):
+    for cgroup in cgroups.Cgroup(id).dirs():
         deadline = time.monotonic() + 5
         while cgroup.exists():
             try:
@@ -98,7 +99,9 @@ def test_lifecycle_by_hand(runtime: Runtime, sleeper: str, tmp_path: Path) -> No
     assert runtime.ps(sleeper) == [state.pid]
     runtime.pause(sleeper)
     assert runtime.state(sleeper).status == "paused"
+    assert cgroups.Cgroup(sleeper).frozen()  # v1 freezer.state FROZEN, v2 cgroup.events "frozen 1"
     runtime.resume(sleeper)
+    assert not cgroups.Cgroup(sleeper).frozen()
     runtime.kill(sleeper, signal.SIGKILL)
     _wait_status(runtime, sleeper, "stopped")
     runtime.delete(sleeper)
@@ -127,7 +130,7 @@ def test_exec_runs_a_second_process(runtime: Runtime, sleeper: str, tmp_path: Pa
 def test_update_and_stats(runtime: Runtime, sleeper: str) -> None:
     runtime.start(sleeper)
     runtime.update(sleeper, {"pids": {"limit": 42}})
-    assert Path(f"/sys/fs/cgroup/pids/labkit/{sleeper}/pids.max").read_text().strip() == "42"
+    assert cgroups.Cgroup(sleeper).file("pids_limit").read_text().strip() == "42"
     if runtime.name == "crun":
         with pytest.raises(LabkitError, match="crun has no 'events'"):
             runtime.stats(sleeper)
@@ -243,7 +246,7 @@ def test_an_interrupted_run_leaves_no_container(runtime: Runtime, tmp_path: Path
                                    stderr=subprocess.DEVNULL)
             except _Interrupted:
                 interrupted += 1
-                assert not runtime.exists(id) and not list(Path("/sys/fs/cgroup").glob(f"*/labkit/{id}"))
+                assert not runtime.exists(id) and not cgroups.Cgroup(id).exists()
             else:  # it was faster than the interruption: nothing to check for this delay
                 armed.clear()
                 subprocess.run(runtime.command("delete", "--force", id), capture_output=True)

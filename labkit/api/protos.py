@@ -66,7 +66,11 @@ def _sources() -> dict[str, Path]:
     files = {f"containerd/{p.relative_to(_CONTAINERD)}": p for p in sorted(paths)}
     # the runc shim's options, which /containers/create carries in an Any
     files["containerd/runtime/v2/runc/options/oci.proto"] = _CONTAINERD / "runtime/v2/runc/options/oci.proto"
-    files["containerd/protobuf/plugin/fieldpath.proto"] = _CONTAINERD / "protobuf/plugin/fieldpath.proto"
+    # containerd 1.6 keeps the fieldpath option here and imports gogo's options everywhere; 1.7 moved the
+    # option to api/types/fieldpath.proto (found above) and dropped gogo
+    old_fieldpath = _CONTAINERD / "protobuf/plugin/fieldpath.proto"
+    if old_fieldpath.is_file():
+        files["containerd/protobuf/plugin/fieldpath.proto"] = old_fieldpath
     files["gogoproto/gogo.proto"] = _GOGO / "gogoproto/gogo.proto"
     return files
 

@@ -28,6 +28,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import ClassVar
 
+from .. import cgroups
 from ..errors import FailedPrecondition, InvalidArgument, LabkitError, Unavailable
 from ..images import pull
 from ..lab.containerd import Containerd
@@ -83,12 +84,11 @@ def _wait_exit(pidfd: int, timeout: float = EXIT_TIMEOUT) -> None:
 
 
 def _cgroup_pidfd(container_id: str) -> int:
-    """A pidfd for the first process of the lab cgroup ``/labkit/<id>`` (v1 ``pids`` hierarchy or v2)."""
-    for base in (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup")):
-        procs = base / CGROUP_PARENT / container_id / "cgroup.procs"
-        if procs.exists():
-            return os.pidfd_open(int(procs.read_text().split()[0]))
-    raise FailedPrecondition(f"no cgroup /{CGROUP_PARENT}/{container_id}: is the container running?")
+    """A pidfd for the first process of the lab cgroup ``/labkit/<id>`` (on v1 or v2)."""
+    try:
+        return os.pidfd_open(cgroups.Cgroup(container_id).procs()[0])
+    except (FileNotFoundError, IndexError):
+        raise FailedPrecondition(f"no cgroup /{CGROUP_PARENT}/{container_id}: is the container running?") from None
 
 
 class Driver(ABC):

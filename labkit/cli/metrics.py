@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import argparse
 import threading
+from typing import TYPE_CHECKING
 
+from .. import cgroups
 from ..supervisor import Supervisor
 from ..timestamps import go_time, now
+
+if TYPE_CHECKING:  # labkit.metrics imports prometheus_client: the handlers import it (see serve_command)
+    from ..metrics import Metrics
 
 __all__ = ["register", "add_task_metrics", "DEFAULT_ADDRESS"]
 
@@ -49,22 +54,27 @@ def serve_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rows(m: Metrics) -> list[tuple[str, object]]:
+    """The rows ``ctr tasks metrics`` prints, named as it names them for this host's cgroup version."""
+    c, limit = m.cgroup, lambda value: "max" if value is None else value
+    if cgroups.version() == 2:  # ctr: printCgroup2MetricsTable
+        return [("pids.current", c.pids_current), ("pids.limit", limit(c.pids_limit)),
+                ("cpu.usage_usec", c.cpu_usage_ns // 1000), ("cpu.user_usec", m.cpu_user_ns // 1000),
+                ("cpu.system_usec", m.cpu_kernel_ns // 1000),
+                ("memory.usage", c.memory_usage), ("memory.usage_limit", limit(c.memory_limit)),
+                ("memory.events.max", c.memory_limit_hits), ("memory.events.oom_kill", c.oom_kills)]
+    return [("memory.usage_in_bytes", c.memory_usage), ("memory.limit_in_bytes", limit(c.memory_limit)),  # v1
+            ("memory.max_usage_in_bytes", c.memory_peak), ("memory.failcnt", c.memory_limit_hits),
+            ("memory.oom_control.oom_kill", c.oom_kills), ("cpuacct.usage", c.cpu_usage_ns),
+            ("cpuacct.usage_user", m.cpu_user_ns), ("cpuacct.usage_sys", m.cpu_kernel_ns),
+            ("pids.current", c.pids_current), ("pids.limit", limit(c.pids_limit))]
+
+
 def task_metrics_command(args: argparse.Namespace) -> int:
     from .. import metrics  # here: prometheus_client (see serve_command)
 
     m = metrics.read(args.id)
-    rows = [
-        ("cpuacct.usage", m.cgroup.cpu_usage_ns),
-        ("cpuacct.usage_user", m.cpu_user_ns),
-        ("cpuacct.usage_sys", m.cpu_kernel_ns),
-        ("memory.usage_in_bytes", m.cgroup.memory_usage),
-        ("memory.max_usage_in_bytes", m.cgroup.memory_peak),
-        ("memory.limit_in_bytes", "max" if m.cgroup.memory_limit is None else m.cgroup.memory_limit),
-        ("memory.failcnt", m.memory_failcnt),
-        ("memory.oom_control.oom_kill", m.cgroup.oom_kills),
-        ("pids.current", m.cgroup.pids_current),
-        ("pids.limit", "max" if m.cgroup.pids_limit is None else m.cgroup.pids_limit),
-    ]
+    rows = _rows(m)
     width = max(len(m.container_id), 2)
     print(f"{'ID':<{width}}    TIMESTAMP\n{m.container_id:<{width}}    {go_time(now())}\n")
     width = max(len(name) for name, _ in rows)

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from ..paths import CGROUP_PARENT, registry_address
+from .. import cgroups
+from ..errors import LabkitError
+from ..paths import registry_address
 
 __all__ = ["Check", "Report", "TIERS", "diagnose", "tier"]
 
@@ -75,22 +77,47 @@ def _check_userns() -> Check:
                  "allow them: sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces > 0")
 
 
-def _cgroup_base() -> Path:
-    """Where the lab's cgroups go: the pids hierarchy on v1, the unified tree on v2."""
-    v1 = Path("/sys/fs/cgroup/pids")
-    return v1 if v1.is_dir() else Path("/sys/fs/cgroup")
-
-
 def _check_cgroups() -> Check:
-    probe = _cgroup_base() / CGROUP_PARENT / f"doctor-{os.getpid()}"
+    """Create and remove a group the way the lab does (:mod:`labkit.cgroups`), on whatever layout the host has."""
+    group = cgroups.Cgroup(f"doctor-{os.getpid()}")
     try:
-        probe.mkdir(parents=True)
-        probe.rmdir()
-    except OSError as err:
-        return Check("cgroups", False, f"cannot create {probe}: {err.strerror}",
+        group.create().remove()
+    except (LabkitError, OSError) as err:
+        return Check("cgroups", False, f"cannot create {group.dirs()[0]}: {err}",
                      "run as root, or delegate a cgroup subtree to this user")
-    version = "v1" if _cgroup_base().name == "pids" else "v2"
-    return Check("cgroups", True, f"cgroup {version}: can create and remove groups under {probe.parent}")
+    return Check("cgroups", True, f"can create and remove groups under {group.dirs()[0].parent}")
+
+
+def _systemd() -> bool:
+    """Was the host booted with systemd? (sd_booted(3): the directory ``/run/systemd/system`` exists.)"""
+    return Path("/run/systemd/system").is_dir()
+
+
+#: what the lab does on each cgroup layout (cgroups.layout())
+_LAYOUTS = {
+    "v2": "cgroup v2 (unified): the lab's groups go under /sys/fs/cgroup/labkit, its controllers enabled in "
+          "cgroup.subtree_control (the runtimes' cgroupfs driver, as ctr uses /default)",
+    "hybrid": "cgroup v1 controllers with a cgroup2 tree beside them (hybrid): the lab uses v1; set-up gives any "
+              "controller left in the cgroup2 tree a v1 hierarchy, or crun refuses to run",
+    "v1": "cgroup v1: one hierarchy per controller, the lab's groups under labkit/ in each",
+}
+
+
+def _version(program: str, flag: str) -> str:
+    """The first line ``PROGRAM FLAG`` prints (graphviz's ``dot -V`` prints it on stderr)."""
+    done = subprocess.run([program, flag], capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    return ((done.stdout or done.stderr).strip().splitlines() or ["unknown version"])[0]
+
+
+def _check_layout() -> Check:
+    """The host's cgroup layout, named, and what the lab does on it."""
+    return Check("cgroup layout", True, _LAYOUTS[cgroups.layout()])
+
+
+def _check_init() -> Check:
+    if _systemd():
+        return Check("init", True, "systemd")
+    return Check("init", True, f"no systemd: PID 1 is {Path('/proc/1/comm').read_text().strip()}")
 
 
 def _check_overlay() -> Check:
@@ -106,10 +133,11 @@ def _check_overlay() -> Check:
                  "the overlay snapshotter is unavailable; the native one still works")
 
 
-def _check_program(name: str, package: str, needed_for: str) -> Check:
+def _check_program(name: str, package: str, needed_for: str, version: str = "--version") -> Check:
     path = shutil.which(name)
-    return Check(name, path is not None, f"found at {path}" if path else "not installed",
-                 f"apt-get install {package} ({needed_for})")
+    if path is None:
+        return Check(name, False, "not installed", f"apt-get install {package} ({needed_for})")
+    return Check(name, True, f"{_version(name, version)} at {path}")
 
 
 def _check_registry() -> Check:
@@ -127,15 +155,18 @@ def _check_registry() -> Check:
 def diagnose() -> Report:
     """Run every check and decide the tier."""
     checks = (
+        _check_layout(),
+        _check_init(),
         _check_root(),
         _check_userns(),
         _check_cgroups(),
         _check_overlay(),
         _check_program("runc", "runc", "the runtime"),
         _check_program("crun", "crun", "the second runtime"),
+        _check_program("containerd", "containerd", "the side-by-side comparison in notebook 12"),
         _check_program("skopeo", "skopeo", "comparisons in notebook 05"),
         _check_program("umoci", "umoci", "comparisons in notebook 06"),
-        _check_program("dot", "graphviz", "diagrams"),
+        _check_program("dot", "graphviz", "diagrams", version="-V"),
         _check_registry(),
     )
     ok = {c.name: c.ok for c in checks}

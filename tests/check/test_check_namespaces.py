@@ -58,7 +58,7 @@ def test_wrong_answers_get_a_specific_hint(check, answer, hint: str,
 
 
 def _result(status: int = 0, output: str = "ex04\n1\n", pids: int | None = 10) -> scratch.Result:
-    stats = cgroups.Stats(memory_usage=0, memory_peak=0, memory_limit=None, oom_kills=0,
+    stats = cgroups.Stats(memory_usage=0, memory_peak=0, memory_limit=None, memory_limit_hits=0, oom_kills=0,
                           pids_current=0, pids_limit=pids, pids_refused=0, cpu_usage_ns=0)
     return scratch.Result(status, output, stats)
 

@@ -14,6 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from waiting import wait_until
 
+from labkit import cgroups
 from labkit.cli import main
 from labkit.supervisor import Supervisor
 
@@ -67,8 +68,13 @@ def test_tasks_metrics_prints_ctr_table(container: str, capsys: pytest.CaptureFi
     assert lines[0].split() == ["ID", "TIMESTAMP"] and lines[1].startswith(container)
     table = dict(line.split() for line in lines[4:])
     assert lines[3].split() == ["METRIC", "VALUE"]
-    assert table["pids.current"] == "1" and int(table["memory.usage_in_bytes"]) > 0
-    assert set(table) >= {"cpuacct.usage", "memory.limit_in_bytes", "memory.failcnt", "pids.limit"}
+    assert table["pids.current"] == "1" and table["pids.limit"] == "max"
+    if cgroups.version() == 2:  # ctr's names for each version's files
+        assert int(table["memory.usage"]) > 0 and int(table["cpu.usage_usec"]) > 0
+        assert set(table) >= {"memory.usage_limit", "memory.events.max", "memory.events.oom_kill"}
+    else:
+        assert int(table["memory.usage_in_bytes"]) > 0 and int(table["cpuacct.usage"]) > 0
+        assert set(table) >= {"memory.limit_in_bytes", "memory.failcnt", "memory.oom_control.oom_kill"}
 
 
 def test_serve_on_a_public_address_is_a_one_line_error() -> None:

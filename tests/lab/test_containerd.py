@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from labkit import cgroups
 from labkit.errors import FailedPrecondition, NotFound
 from labkit.lab.containerd import Containerd
-from labkit.paths import CGROUP_PARENT
 
 pytestmark = [pytest.mark.root, pytest.mark.tool("containerd", "ctr", "runc", "containerd-shim-runc-v2")]
 
@@ -46,7 +46,7 @@ def test_pull_and_run_the_lab_image(lab_root: Path, registry: str) -> None:
         result = containerd.run(f"{registry}/{BUSYBOX}", "ctd-run", "sh", "-c", "echo hello; exit 3")
         assert (result.returncode, result.stdout) == (3, "hello\n")
         assert containerd.ctr("containers", "ls", "--quiet").stdout == ""  # --rm removed it
-        assert not Path(f"/sys/fs/cgroup/memory/{CGROUP_PARENT}/containerd-ctd-run").exists()
+        assert not cgroups.Cgroup("containerd-ctd-run").exists()
 
 
 @pytest.mark.registry
@@ -56,11 +56,10 @@ def test_stop_removes_what_was_left_running(lab_root: Path, registry: str) -> No
         containerd.run(f"{registry}/{BUSYBOX}", "ctd-left", "sleep", "600", detach=True)
         assert "RUNNING" in containerd.ctr("tasks", "ls").stdout
         pid = int(containerd.ctr("tasks", "ls").stdout.split()[-2])
-        procs = Path(f"/sys/fs/cgroup/pids/{CGROUP_PARENT}/containerd-ctd-left/cgroup.procs").read_text()
-        assert str(pid) in procs.split()  # under labkit's parent, prefixed apart from labkit's own ids
+        assert pid in cgroups.Cgroup("containerd-ctd-left").procs()  # under labkit's parent, apart from labkit's ids
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
-    assert not Path(f"/sys/fs/cgroup/pids/{CGROUP_PARENT}/containerd-ctd-left").exists()
+    assert not cgroups.Cgroup("containerd-ctd-left").exists()
 
 
 @pytest.mark.registry

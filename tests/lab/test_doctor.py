@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pwd
 import shutil
 import subprocess
 import sys
@@ -11,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from labkit.lab import doctor
-
-LEARNER = "labkit-learner"
+from labkit import cgroups
+from labkit.lab import doctor, learners
 
 
 @pytest.mark.root
@@ -23,6 +21,17 @@ def test_root_on_this_machine_is_the_full_tier() -> None:
     assert report.tier == "full", str(report)
     assert {c.name for c in report.checks} >= {"root", "user namespaces", "cgroups", "overlay mounts", "runc"}
     assert "tier: full" in str(report)
+
+
+def test_the_host_layout_is_named() -> None:
+    report = doctor.diagnose()
+    layout = report.check("cgroup layout").detail
+    assert layout.startswith({"v2": "cgroup v2 (unified)", "hybrid": "cgroup v1 controllers with a cgroup2 tree",
+                              "v1": "cgroup v1:"}[cgroups.layout()])
+    assert report.check("init").detail == ("systemd" if Path("/run/systemd/system").is_dir() else
+                                           f"no systemd: PID 1 is {Path('/proc/1/comm').read_text().strip()}")
+    if shutil.which("runc"):
+        assert report.check("runc").detail.startswith("runc version ")
 
 
 def test_the_tier_can_be_lowered_but_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,11 +46,7 @@ def test_the_tier_can_be_lowered_but_not_raised(monkeypatch: pytest.MonkeyPatch)
 @pytest.fixture
 def learner() -> str:
     """An ordinary system user (created once, kept: creating users is slow and harmless)."""
-    try:
-        pwd.getpwnam(LEARNER)
-    except KeyError:
-        subprocess.run(["useradd", "--system", "--create-home", LEARNER], check=True)
-    return LEARNER
+    return learners.ensure_user().pw_name
 
 
 @pytest.mark.root

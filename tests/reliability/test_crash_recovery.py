@@ -21,9 +21,8 @@ from pathlib import Path
 import pytest
 from waiting import wait_until
 
-from labkit import images, snapshots
+from labkit import cgroups, images, snapshots
 from labkit.events.journal import Journal
-from labkit.paths import CGROUP_PARENT
 from labkit.runtime import Runtime
 from labkit.supervisor import Supervisor
 
@@ -124,7 +123,7 @@ def test_tasks_outlive_a_killed_supervisor_and_a_new_one_takes_over(lab_root: Pa
     assert not (lab_root / "containers").exists() or list((lab_root / "containers").iterdir()) == []
     assert [info.kind for info in snapshots.get("overlay").walk()] == ["committed"]
     assert str(lab_root) not in Path("/proc/self/mountinfo").read_text()
-    assert not list(Path("/sys/fs/cgroup/pids", CGROUP_PARENT).glob(f"{prefix}-*"))
+    assert not [name for name in cgroups.groups() if name.startswith(f"{prefix}-")]
     wait_until(lambda: _shims(lab_root) == [], 5, f"shims left: {_shims(lab_root)}")
     again = sup.create_container(f"{prefix}-loop0", IMAGE, ["true"])  # its id and snapshot key are free again
     again.delete()

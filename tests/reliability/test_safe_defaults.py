@@ -37,7 +37,8 @@ probe mknod mknod /tmp/sda b 8 0
 probe chroot chroot / true
 probe sysctl sh -c 'echo evil > /proc/sys/kernel/domainname'
 probe sysfs sh -c 'echo 1 > /sys/kernel/profiling'
-probe cgroupfs mkdir /sys/fs/cgroup/memory/escape
+group=/sys/fs/cgroup; [ -e $group/cgroup.controllers ] || group=$group/memory   # the v2 tree, or v1's memory hierarchy
+probe cgroupfs mkdir $group/escape
 echo "kcore: $(head -c 16 /proc/kcore 2>/dev/null | wc -c) bytes"
 echo "timer_list: $(wc -c < /proc/timer_list) bytes"
 grep -E '^(NoNewPrivs|Seccomp|CapInh|CapPrm|CapEff|CapBnd|CapAmb):' /proc/self/status | sed 's/:[[:space:]]*/: /'
