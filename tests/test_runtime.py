@@ -18,7 +18,7 @@ import pytest
 from waiting import wait_until
 
 from labkit import cgroups
-from labkit.errors import FailedPrecondition, LabkitError, NotFound
+from labkit.errors import FailedPrecondition, InvalidArgument, LabkitError, NotFound
 from labkit.runtime import Runtime, _one_line
 
 pytestmark = [pytest.mark.root]
@@ -86,7 +86,7 @@ def test_state_lives_under_the_lab_root(name: str, lab_root: Path) -> None:
 
 
 def test_an_unknown_runtime_is_refused(lab_root: Path) -> None:
-    with pytest.raises(LabkitError, match="unknown runtime 'kata'"):
+    with pytest.raises(InvalidArgument, match="unknown runtime 'kata'"):
         Runtime("kata")
 
 

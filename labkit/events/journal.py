@@ -134,7 +134,7 @@ class Tail:
         poller = select.poll()
         poller.register(self._inotify, select.POLLIN)
         poller.register(self._wake_r, select.POLLIN)
-        poller.poll(None if timeout is None else max(0, math.ceil(timeout * 1000)))  # poll(2) takes milliseconds
+        poller.poll(None if timeout is None else max(0, math.ceil(timeout * 1000)))  # poll(2)'s unit: 1/1000 s
         for fd in (self._inotify, self._wake_r):  # drain, so the next poll sleeps again
             try:
                 while os.read(fd, 4096):
