@@ -96,7 +96,10 @@ def generate(*, force: bool = False) -> Path:
     Writes into a temporary directory first and swaps it in, so that a failed or
     interrupted run never leaves half a package behind.
     """
-    from grpc_tools import protoc
+    try:  # a build tool, in the `stubs` extra: only generating needs it
+        from grpc_tools import protoc
+    except ModuleNotFoundError:
+        raise Unavailable("generating containerd's stubs needs grpcio-tools: pip install 'labkit[stubs]'") from None
 
     files = _sources()
     stamp = _fingerprint(files)
