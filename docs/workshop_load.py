@@ -135,7 +135,7 @@ def load(n: int, site: Path) -> dict[str, float]:
         for user, home in zip(users, homes):
             shutil.rmtree(home)
             subprocess.run(["userdel", "--remove", user.pw_name], capture_output=True)
-    for (out, err), proc in zip(outputs, procs):
+    for (_, err), proc in zip(outputs, procs):
         if proc.returncode != 0:
             raise SystemExit(f"a user's lifecycle failed:\n{err}")
     rounds = [r for out, _ in outputs for r in json.loads(out)]

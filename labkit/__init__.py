@@ -8,8 +8,7 @@ The public surface is what a notebook uses (design.md, "Python API")::
     ...
 
 Each name below lives in the module named after its containerd concept; this file
-only gathers them. They are imported on first use, so that ``import labkit`` (and the
-``labkit`` command's start-up) does not pay for httpx or ipywidgets until they are needed.
+only gathers them. The exercises' checks are ``labkit.check.<topic>`` (import the topic).
 """
 
 from __future__ import annotations
@@ -24,37 +23,25 @@ from .errors import (
     PermissionDenied,
     Unavailable,
 )
+from .events import Envelope
+from .images import Image, pull
+from .lab.doctor import diagnose as doctor
+from .supervisor import Supervisor
 
 __version__ = "0.1.0"
 
-#: public name -> "module:attribute" that defines it
-_LAZY = {
-    "pull": "labkit.images:pull",
-    "Image": "labkit.images:Image",
-    "Supervisor": "labkit.supervisor:Supervisor",
-    "Envelope": "labkit.events:Envelope",
-    "doctor": "labkit.lab.doctor:diagnose",
-}
-
 __all__ = [
-    "LabkitError",
-    "InvalidArgument",
-    "NotFound",
     "AlreadyExists",
-    "FailedPrecondition",
-    "Unavailable",
-    "PermissionDenied",
     "DataCorrupted",
-    *_LAZY,
+    "Envelope",
+    "FailedPrecondition",
+    "Image",
+    "InvalidArgument",
+    "LabkitError",
+    "NotFound",
+    "PermissionDenied",
+    "Supervisor",
+    "Unavailable",
+    "doctor",
+    "pull",
 ]
-
-
-def __getattr__(name: str) -> object:
-    import importlib  # here: every `labkit` command imports this package, and most never need it
-
-    if name == "check":  # the exercises' checks: labkit.check.<topic>.<exercise>(answer)
-        return importlib.import_module("labkit.check")
-    if name in _LAZY:
-        module, _, attribute = _LAZY[name].partition(":")
-        return getattr(importlib.import_module(module), attribute)
-    raise AttributeError(f"module 'labkit' has no attribute {name!r}")

@@ -17,7 +17,9 @@ maps onto what containerd and gRPC say for the same situation::
      └── DataCorrupted          bytes do not match their digest or size
 
 The message of every error is one line that names what was wrong, so that the
-command line can print it as it is (``labkit: <message>``) with no traceback.
+command line can print it as it is (``labkit: <message>``) with no traceback. An error
+that crosses from one process to another (a shim's to its launcher) travels as data,
+``{"kind": ..., "message": ...}`` (:func:`to_data`, :func:`from_data`), never as text to parse.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ __all__ = [
     "Unavailable",
     "PermissionDenied",
     "DataCorrupted",
+    "KINDS",
+    "to_data",
+    "from_data",
 ]
 
 
@@ -64,3 +69,21 @@ class PermissionDenied(LabkitError, PermissionError):
 
 class DataCorrupted(LabkitError):
     """Bytes do not match the digest or size that was promised for them."""
+
+
+#: every kind by its name, as an error travels between processes (:func:`to_data`, :func:`from_data`)
+KINDS: dict[str, type[LabkitError]] = {
+    kind.__name__: kind
+    for kind in (LabkitError, InvalidArgument, NotFound, AlreadyExists, FailedPrecondition, Unavailable,
+                 PermissionDenied, DataCorrupted)
+}
+
+
+def to_data(error: LabkitError) -> dict[str, str]:
+    """An error as JSON-ready data, ``{"kind": "NotFound", "message": "..."}``, to send to another process."""
+    return {"kind": type(error).__name__, "message": str(error)}
+
+
+def from_data(data: dict[str, str]) -> LabkitError:
+    """The error :func:`to_data` described (a kind this labkit does not know becomes a plain ``LabkitError``)."""
+    return KINDS.get(data.get("kind", ""), LabkitError)(data.get("message", "failed without a message"))

@@ -19,9 +19,9 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
@@ -29,17 +29,17 @@ from urllib.parse import quote
 from .content import Store
 from .descriptor import INDEX_TYPES, MANIFEST_TYPES, Descriptor
 from .errors import InvalidArgument, NotFound
+from .events import Publisher
 from .paths import default_root
 from .platforms import Platform
 from .reference import Reference
+from .timestamps import now, rfc3339
 
-if TYPE_CHECKING:  # the registry client (and httpx) load only when something is fetched: see pull()
+if TYPE_CHECKING:  # the registry client, and httpx with it, is imported by pull() only: see there
     from .remotes import Registry, Transcript
 
 __all__ = ["Image", "ImageStore", "pull", "select_manifest"]
 
-#: ``publish(topic, payload)``: how a pull announces ``/content/create`` and ``/images/create|update``
-Publish = Callable[[str, dict], None]
 _CONCURRENT_FETCHES = 4
 
 
@@ -59,7 +59,7 @@ class Image:
     @property
     def size(self) -> int:
         """Bytes of content this platform's image uses: manifest, config and layers (``ctr images ls``'s SIZE)."""
-        return self.manifest_descriptor.size + self.manifest["config"]["size"] + sum(l.size for l in self.layers)
+        return self.manifest_descriptor.size + self.manifest["config"]["size"] + sum(layer.size for layer in self.layers)
 
 
 def select_manifest(index: dict, platform: Platform) -> Descriptor:
@@ -75,7 +75,7 @@ def select_manifest(index: dict, platform: Platform) -> Descriptor:
 class _Fetcher:
     """Fetches one repository's content into the store, skipping what is already there."""
 
-    def __init__(self, registry: Registry, repository: str, store: Store, publish: Publish | None) -> None:
+    def __init__(self, registry: Registry, repository: str, store: Store, publish: Publisher | None) -> None:
         self.registry, self.repository, self.store, self.publish = registry, repository, store, publish
 
     def _committed(self, new: bool, desc: Descriptor) -> None:
@@ -102,17 +102,15 @@ class _Fetcher:
 
         Events are published from this thread, in the manifest's order, as the fetches complete.
         """
-        from concurrent.futures import ThreadPoolExecutor  # here: it imports logging, ~6 ms a run need not pay
-
         missing = [desc for desc in dict.fromkeys(descs) if not self.store.exists(desc.digest)]
-        with _progress_bar(sum(desc.size for desc in missing), label, progress) as update:
-            with ThreadPoolExecutor(max_workers=_CONCURRENT_FETCHES) as pool:
-                futures = [(desc, pool.submit(self.blob, desc, update)) for desc in missing]
-                try:
-                    for desc, future in futures:
-                        self._committed(future.result(), desc)
-                finally:
-                    pool.shutdown(cancel_futures=True)
+        with (_progress_bar(sum(desc.size for desc in missing), label, progress) as update,
+              ThreadPoolExecutor(max_workers=_CONCURRENT_FETCHES) as pool):
+            futures = [(desc, pool.submit(self.blob, desc, update)) for desc in missing]
+            try:
+                for desc, future in futures:
+                    self._committed(future.result(), desc)
+            finally:
+                pool.shutdown(cancel_futures=True)
 
 
 @contextmanager
@@ -144,19 +142,21 @@ def pull(
     platform: str | None = None,
     progress: bool = False,
     transcript: Transcript | None = None,
-    publish: Publish | None = None,
+    publish: Publisher | None = None,
+    root: Path | None = None,
 ) -> Image:
     """Fetch ``ref`` into the content store and record it as an image (the module docstring's four steps).
 
     ``user`` is ``USER:PASSWORD``; ``platform`` is ``OS/ARCH[/VARIANT]`` (default: the host's);
     ``transcript`` records every HTTP exchange; ``publish(topic, payload)`` receives
-    ``/content/create`` for each new blob and ``/images/create`` or ``/images/update``.
+    ``/content/create`` for each new blob and ``/images/create`` or ``/images/update``. The content
+    and the record go under the lab root ``root`` (default: :func:`labkit.paths.default_root`).
     """
-    from .remotes import Registry  # here, not at the top: running an image already pulled needs no HTTP client
+    from .remotes import Registry  # here: httpx is needed only to fetch, not to run an image already pulled
 
     reference = Reference.parse(ref)
     want = Platform.parse(platform) if platform else Platform.host()
-    images = ImageStore()
+    images = ImageStore(root)
     credentials = _credentials(user)
     with Registry(reference.api_host, plain_http=plain_http, credentials=credentials, transcript=transcript) as registry:
         fetcher = _Fetcher(registry, reference.path, images.content, publish)
@@ -205,32 +205,32 @@ class ImageStore:
             labels=record.get("labels", {}),
         )
 
-    def list(self) -> list[Image]:
+    def images(self) -> list[Image]:
         """Every image, sorted by name."""
         if not self.root.is_dir():
             return []
         names = sorted(json.loads(path.read_text())["name"] for path in self.root.glob("*.json"))
         return [self.get(name) for name in names]
 
-    def save(self, name: str, target: Descriptor, manifest: Descriptor, publish: Publish | None = None) -> None:
+    def save(self, name: str, target: Descriptor, manifest: Descriptor, publish: Publisher | None = None) -> None:
         """Write (or overwrite) the record ``name → target``; publish ``/images/create`` or ``/images/update``."""
         path = self._path(name)
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / ".lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # of two pulls saving one name at once, one creates, one updates
-            now = datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
-            created = json.loads(path.read_text())["created_at"] if path.exists() else now
+            updated = rfc3339(now())
+            created = json.loads(path.read_text())["created_at"] if path.exists() else updated
             record = {"name": name, "target": target.to_dict(), "manifest": manifest.to_dict(),
-                      "labels": {}, "created_at": created, "updated_at": now}  # fmt: skip
+                      "labels": {}, "created_at": created, "updated_at": updated}  # fmt: skip
             fd, tmp = tempfile.mkstemp(dir=self.root, suffix=".tmp")
             with os.fdopen(fd, "w") as file:
                 json.dump(record, file, indent=2)
-            topic = "/images/update" if created != now else "/images/create"
+            topic = "/images/update" if created != updated else "/images/create"
             os.replace(tmp, path)
             if publish:
                 publish(topic, {"name": name, "labels": {}})
 
-    def remove(self, name: str, publish: Publish | None = None) -> None:
+    def remove(self, name: str, publish: Publisher | None = None) -> None:
         """Delete the record ``name`` (its blobs stay in the content store); publish ``/images/delete``."""
         name = str(Reference.parse(name))
         try:

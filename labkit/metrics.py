@@ -37,7 +37,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from . import cgroups
 from .errors import InvalidArgument, NotFound
-from .events import TASK_OOM
+from .events import TASK_OOM, Publisher
 from .paths import NAMESPACE
 from .supervisor import Supervisor
 
@@ -125,9 +125,9 @@ def _extras(group: cgroups.Cgroup) -> dict[str, Any]:
         blkio_bytes, blkio_ops = _io_stat(directory / "io.stat")
         return dict(cpu_user_ns=cpu["user_usec"] * 1000, cpu_kernel_ns=cpu["system_usec"] * 1000,
                     blkio_bytes=blkio_bytes, blkio_ops=blkio_ops)
-    cpu, blkio = group.file("cpu_usage").parent, group.mount / "blkio" / group.path.relative_to("/")
-    return dict(cpu_user_ns=int((cpu / "cpuacct.usage_user").read_text()),
-                cpu_kernel_ns=int((cpu / "cpuacct.usage_sys").read_text()),
+    cpuacct, blkio = group.file("cpu_usage").parent, group.mount / "blkio" / group.path.relative_to("/")
+    return dict(cpu_user_ns=int((cpuacct / "cpuacct.usage_user").read_text()),
+                cpu_kernel_ns=int((cpuacct / "cpuacct.usage_sys").read_text()),
                 blkio_bytes=_blkio(blkio / "blkio.throttle.io_service_bytes_recursive"),
                 blkio_ops=_blkio(blkio / "blkio.throttle.io_serviced_recursive"))
 
@@ -259,7 +259,7 @@ class OOMWatcher:
     ``Exchange.publish``.
     """
 
-    def __init__(self, publish: Callable[[str, dict[str, Any]], object]) -> None:
+    def __init__(self, publish: Publisher) -> None:
         self._publish = publish
         self._v2 = cgroups.version() == 2
         self._epoll = select.epoll()

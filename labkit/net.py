@@ -159,7 +159,7 @@ def _netns_names() -> dict[int, str]:
 
 def attachments() -> list[Attachment]:
     """Every container on the bridge, read from the aliases of its ports (the leases)."""
-    found = []
+    found: list[Attachment] = []
     if not Path("/sys/class/net", BRIDGE).exists():
         return found
     names = _netns_names()

@@ -256,7 +256,7 @@ def _validator() -> Any:
         schema = load("config-schema.json")
     except FileNotFoundError:
         raise Unavailable(f"no runtime-spec schema in {SCHEMA_DIR}: install golang-github-opencontainers-specs-dev") from None
-    return jsonschema.Draft4Validator(schema, registry=Registry(retrieve=retrieve))
+    return jsonschema.Draft4Validator(schema, registry=Registry(retrieve=retrieve))  # type: ignore[call-arg]  # an attrs field
 
 
 def validate(spec: dict[str, Any]) -> None:

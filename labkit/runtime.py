@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import AlreadyExists, FailedPrecondition, LabkitError, NotFound, Unavailable
+from .errors import AlreadyExists, FailedPrecondition, InvalidArgument, LabkitError, NotFound, Unavailable
 from .paths import default_root
 
 __all__ = ["RUNTIMES", "Runtime", "State"]
@@ -91,7 +91,7 @@ class Runtime:
 
     def __init__(self, name: str = "runc", root: Path | None = None) -> None:
         if name not in RUNTIMES:
-            raise LabkitError(f"unknown runtime {name!r}: choose one of {', '.join(RUNTIMES)}")
+            raise InvalidArgument(f"unknown runtime {name!r}: choose one of {', '.join(RUNTIMES)}")
         binary = shutil.which(name)
         if binary is None:
             raise Unavailable(f"the OCI runtime {name!r} is not installed")
@@ -106,30 +106,33 @@ class Runtime:
         """The argv for one verb: ``<runtime> --root <root> <verb> <args...>``."""
         return [self.binary, "--root", str(self.root), verb, *args]
 
-    def _fail(self, verb: str, id: str, message: str) -> LabkitError:
-        text = f"{self.name} {verb} {id}: {message}"
+    def _fail(self, verb: str, container_id: str, message: str) -> LabkitError:
+        text = f"{self.name} {verb} {container_id}: {message}"
         for kind, pattern in _ERRORS:
             if pattern.search(message):
                 return kind(text)
         return LabkitError(text)
 
-    def _call(self, verb: str, id: str, *options: str, after: tuple[str, ...] = (), input: str | None = None) -> str:
-        """Run ``verb [options] id [after]``, capturing its output; raise a labkit error on failure."""
-        proc = subprocess.run(self.command(verb, *options, id, *after), input=input, capture_output=True, text=True)
+    def _call(self, verb: str, container_id: str, *options: str, after: tuple[str, ...] = (),
+              stdin: str | None = None) -> str:
+        """Run ``verb [options] ID [after]``, capturing its output (``stdin``: text to feed it); raise a labkit error."""
+        proc = subprocess.run(self.command(verb, *options, container_id, *after), input=stdin, capture_output=True,
+                              text=True)
         if proc.returncode != 0:
-            raise self._fail(verb, id, _one_line(proc.stderr))
+            raise self._fail(verb, container_id, _one_line(proc.stderr))
         return proc.stdout
 
-    def _spawn(self, verb: str, id: str, args: list[str], log: Path,
+    def _spawn(self, verb: str, container_id: str, args: list[str], log: Path,
                stdout: IO[Any] | int | None, stderr: IO[Any] | int | None) -> None:
         """Run a verb that starts a process: its stdio is the new process's, so errors come from a JSON log."""
-        argv = [self.binary, "--root", str(self.root), "--log", str(log), "--log-format", "json", verb, *args, id]
+        argv = [self.binary, "--root", str(self.root), "--log", str(log), "--log-format", "json", verb, *args,
+                container_id]
         if subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr).returncode != 0:
-            raise self._fail(verb, id, _last_log_error(log))
+            raise self._fail(verb, container_id, _last_log_error(log))
 
     # -- the lifecycle (runtime-spec, runtime.md "Operations") ------------------------------------
 
-    def create(self, id: str, bundle: Path, *, pid_file: Path | None = None,
+    def create(self, container_id: str, bundle: Path, *, pid_file: Path | None = None,
                stdout: IO[Any] | int | None = None, stderr: IO[Any] | int | None = None) -> None:
         """``runc create``: set the container up; its init waits on ``exec.fifo`` until :meth:`start`.
 
@@ -140,9 +143,9 @@ class Runtime:
         from the runtime's JSON log (``<bundle>/log.json``), since its stderr belongs to the container.
         """
         args = ["--bundle", str(bundle), *(["--pid-file", str(pid_file)] if pid_file is not None else [])]
-        self._spawn("create", id, args, Path(bundle) / "log.json", stdout, stderr)
+        self._spawn("create", container_id, args, Path(bundle) / "log.json", stdout, stderr)
 
-    def run(self, id: str, bundle: Path, *, pid_file: Path, stdout: IO[Any] | int | None = None,
+    def run(self, container_id: str, bundle: Path, *, pid_file: Path, stdout: IO[Any] | int | None = None,
             stderr: IO[Any] | int | None = None) -> subprocess.Popen[bytes]:
         """``runc run``: create and start in one command, which stays the process's parent until it exits.
 
@@ -156,57 +159,57 @@ class Runtime:
         log = Path(bundle) / "log.json"
         Path(pid_file).unlink(missing_ok=True)
         argv = [self.binary, "--root", str(self.root), "--log", str(log), "--log-format", "json", "run",
-                "--bundle", str(bundle), "--pid-file", str(pid_file), id]
+                "--bundle", str(bundle), "--pid-file", str(pid_file), container_id]
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, start_new_session=True)
         try:
             started = _started(proc, pid_file)
         except BaseException:  # interrupted (Ctrl-C): stop what was begun, but let the runtime finish creating it
             if proc.poll() is None and _started(proc, pid_file):  # first: killed half-way, runc leaves cgroups behind
                 with contextlib.suppress(LabkitError):  # it may have exited just now
-                    self.kill(id, "KILL")
+                    self.kill(container_id, "KILL")
             proc.wait()  # the runtime deletes the container once its process has exited
             raise
         if not started:
             proc.wait()  # it never started the process: to the caller, creating it failed
-            raise self._fail("create", id, _last_log_error(log))
+            raise self._fail("create", container_id, _last_log_error(log))
         return proc
 
-    def exists(self, id: str) -> bool:
+    def exists(self, container_id: str) -> bool:
         """Does the runtime keep a container ``id``? Both keep its state in ``<root>/<id>/``: no command to run."""
-        return (self.root / id).is_dir()
+        return (self.root / container_id).is_dir()
 
-    def start(self, id: str) -> None:
+    def start(self, container_id: str) -> None:
         """``runc start``: open ``exec.fifo`` so that the waiting init execs the user's process."""
-        self._call("start", id)
+        self._call("start", container_id)
 
-    def state(self, id: str) -> State:
+    def state(self, container_id: str) -> State:
         """``runc state``: status, pid and bundle, as the runtime sees them."""
-        return State.from_json(json.loads(self._call("state", id)))
+        return State.from_json(json.loads(self._call("state", container_id)))
 
-    def list(self) -> list[State]:
+    def containers(self) -> list[State]:
         """``runc list``: every container under this runtime's ``--root``."""
         proc = subprocess.run(self.command("list", "--format", "json"), capture_output=True, text=True)
         if proc.returncode != 0:
             raise self._fail("list", "", _one_line(proc.stderr))
         return [State.from_json(item) for item in json.loads(proc.stdout or "null") or []]
 
-    def kill(self, id: str, signal: str | int = "TERM", *, all: bool = False) -> None:
-        """``runc kill``: send a signal to init (``all=True``: to every process of the container)."""
-        self._call("kill", id, *(["--all"] if all else []), after=(str(signal),))
+    def kill(self, container_id: str, signal: str | int = "TERM", *, all_processes: bool = False) -> None:
+        """``runc kill``: send a signal to init (``all_processes``: ``--all``, to every process of the container)."""
+        self._call("kill", container_id, *(["--all"] if all_processes else []), after=(str(signal),))
 
-    def delete(self, id: str, *, force: bool = False) -> None:
+    def delete(self, container_id: str, *, force: bool = False) -> None:
         """``runc delete``: remove a stopped container (``force`` kills a running one first)."""
-        self._call("delete", id, *(["--force"] if force else []))
+        self._call("delete", container_id, *(["--force"] if force else []))
 
-    def pause(self, id: str) -> None:
+    def pause(self, container_id: str) -> None:
         """``runc pause``: freeze every process of the container (cgroup freezer)."""
-        self._call("pause", id)
+        self._call("pause", container_id)
 
-    def resume(self, id: str) -> None:
+    def resume(self, container_id: str) -> None:
         """``runc resume``: thaw a paused container."""
-        self._call("resume", id)
+        self._call("resume", container_id)
 
-    def exec(self, id: str, process: dict[str, Any], *, pid_file: Path,
+    def exec(self, container_id: str, process: dict[str, Any], *, pid_file: Path,
              stdout: IO[Any] | int | None = None, stderr: IO[Any] | int | None = None) -> int:
         """``runc exec --detach -p process.json``: one more process in the container; returns its pid.
 
@@ -217,22 +220,22 @@ class Runtime:
         spec = Path(pid_file).with_name("process.json")
         spec.write_text(json.dumps(process))
         args = ["--detach", "--pid-file", str(pid_file), "--process", str(spec)]
-        self._spawn("exec", id, args, spec.with_name("log.json"), stdout, stderr)
+        self._spawn("exec", container_id, args, spec.with_name("log.json"), stdout, stderr)
         return int(Path(pid_file).read_text())
 
-    def ps(self, id: str) -> list[int]:
+    def ps(self, container_id: str) -> list[int]:
         """``runc ps --format json``: the host pids of the container's processes."""
-        return [int(pid) for pid in json.loads(self._call("ps", id, "--format", "json"))]
+        return [int(pid) for pid in json.loads(self._call("ps", container_id, "--format", "json"))]
 
-    def stats(self, id: str) -> dict[str, Any]:
+    def stats(self, container_id: str) -> dict[str, Any]:
         """``runc events --stats``: one snapshot of the container's cgroup statistics (the ``data`` object)."""
         if self.name == "crun":
-            raise Unavailable(f"crun has no 'events' command: read the cgroup of {id} instead")
-        return json.loads(self._call("events", id, "--stats"))["data"]
+            raise Unavailable(f"crun has no 'events' command: read the cgroup of {container_id} instead")
+        return json.loads(self._call("events", container_id, "--stats"))["data"]
 
-    def update(self, id: str, resources: dict[str, Any]) -> None:
+    def update(self, container_id: str, resources: dict[str, Any]) -> None:
         """``runc update -r -``: change a running container's limits (a runtime-spec ``linux.resources``)."""
-        self._call("update", id, "--resources", "-", input=json.dumps(resources))
+        self._call("update", container_id, "--resources", "-", stdin=json.dumps(resources))
 
 
 def _started(proc: subprocess.Popen[bytes], pid_file: Path) -> bool:

@@ -25,30 +25,20 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from . import cgroups, images, oci, snapshots
 from .errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from .events import Envelope, Exchange, Subscription
+from .events import CONTAINER_CREATE, CONTAINER_DELETE, Envelope, Exchange, Subscription
+from .identifiers import validate
 from .paths import default_root
 from .runtime import Runtime
-from .task import Task
+from .task import Output, Task, TaskOptions
+from .timestamps import now, rfc3339
 
-__all__ = ["Supervisor", "Container"]
-
-# containerd, identifiers/validate.go: letters, digits, and . _ - inside, at most 76 characters.
-_IDENTIFIER = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
-
-
-def validate_id(id: str, what: str = "container id") -> str:
-    """Check an identifier as containerd does (``identifiers.Validate``)."""
-    if not _IDENTIFIER.fullmatch(id) or len(id) > 76:
-        raise InvalidArgument(f"{what} {id!r} must be letters and digits, joined by '.', '_' or '-' (at most 76)")
-    return id
+__all__ = ["Container", "Supervisor"]
 
 
 class Container:
@@ -86,15 +76,15 @@ class Container:
         """The record as ``ctr containers info`` shows it, spec included."""
         return {**json.loads((self.dir / "container.json").read_text()), "spec": self.spec}
 
-    def new_task(self, *, stdout: Path | int | None = None, stderr: Path | int | None = None) -> Task:
+    def new_task(self, *, stdout: Output = None, stderr: Output = None) -> Task:
         """Mount the root filesystem, ``runc create`` through a shim, publish ``/tasks/create``.
 
         The process's stdout and stderr go to files in the container's directory, or to
         the given path or open file descriptor (``labkit run`` passes its own terminal).
         """
-        return Task.create(self, stdout=stdout, stderr=stderr)
+        return Task.create(self.supervisor.task_options(self), stdout=stdout, stderr=stderr)
 
-    def run_task(self, *, stdout: Path | int | None = None, stderr: Path | int | None = None) -> Task:
+    def run_task(self, *, stdout: Output = None, stderr: Output = None) -> Task:
         """:meth:`new_task` and ``start()`` at once, with one ``runc run`` as this process's child.
 
         ``/tasks/create`` and ``/tasks/start`` are published once the runtime has started the
@@ -102,13 +92,13 @@ class Container:
         and one runtime command where ``new_task``, ``start`` and ``delete`` run three. The exit
         is recorded when this process waits for it (``task.wait()``), so it must outlive the task.
         """
-        return Task.create(self, stdout=stdout, stderr=stderr, start=True)
+        return Task.create(self.supervisor.task_options(self), stdout=stdout, stderr=stderr, start=True)
 
     def task(self) -> Task:
         """The container's task, found again from its record (``NotFound`` if there is none)."""
         if not (self.dir / "task.json").exists():
             raise NotFound(f"container {self.id} has no task")
-        return Task(self)
+        return Task(self.supervisor.task_options(self))
 
     def delete(self) -> None:
         """Remove the container: its snapshot and its records (``/snapshot/remove``, ``/containers/delete``)."""
@@ -116,7 +106,7 @@ class Container:
             raise FailedPrecondition(f"cannot delete container {self.id}: it has a task (delete the task first)")
         self.supervisor.snapshots(self.snapshotter).remove(self.snapshot_key)
         shutil.rmtree(self.dir)
-        self.supervisor.publish("/containers/delete", {"id": self.id})
+        self.supervisor.publish(CONTAINER_DELETE, {"id": self.id})
 
 
 class Supervisor:
@@ -124,7 +114,11 @@ class Supervisor:
 
     ``shim=True`` (the default) gives each process a shim (:mod:`labkit.shim`): tasks
     outlive this process and their exits are still recorded. ``shim=False`` makes this
-    process their subreaper instead — faster, for a caller that waits for its own tasks.
+    process their subreaper instead (:class:`labkit.shim.Reaper`): no shim to start per
+    process, for a caller that outlives its tasks and waits for them (notebook 13, the bench).
+    ``root`` is the lab root (default: :func:`labkit.paths.default_root`); everything this
+    supervisor reads and writes is under it, so ``labkit.pull(ref, root=R)`` and
+    ``Supervisor(root=R)`` share their images whatever ``$LABKIT_ROOT`` says.
     """
 
     def __init__(self, root: Path | None = None, *, shim: bool = True) -> None:
@@ -143,6 +137,13 @@ class Supervisor:
         """Events from now on that match any of ``filters`` (containerd's filter syntax)."""
         return self.events.subscribe(*filters)
 
+    def task_options(self, container: Container) -> TaskOptions:
+        """What the task of ``container`` works with: its runtime, this exchange, its root filesystem's mounts."""
+        mounts = self.snapshots(container.snapshotter).mounts(container.snapshot_key)
+        return TaskOptions(container_id=container.id, directory=container.dir, bundle=container.bundle,
+                           runtime=self.runtime(container.runtime), events=self.events, mounts=tuple(mounts),
+                           reaper=not self.shim)
+
     def runtime(self, name: str) -> Runtime:
         """The OCI runtime ``name`` with its state under ``<root>/<name>``."""
         return Runtime(name, self.root / name)
@@ -155,7 +156,7 @@ class Supervisor:
         """The pulled image ``name`` from the image store (``NotFound`` if it has not been pulled)."""
         return images.ImageStore(self.root).get(name)
 
-    def create_container(self, id: str, image: images.Image | str, args: list[str] | None = None, *,
+    def create_container(self, container_id: str, image: images.Image | str, args: list[str] | None = None, *,
                          runtime: str = "runc", snapshotter: str | None = None, labels: dict[str, str] | None = None,
                          extensions: dict[str, Any] | None = None, **spec_options: Any) -> Container:
         """Record a container: unpack the image, prepare its snapshot, write its bundle's ``config.json``.
@@ -168,13 +169,14 @@ class Supervisor:
         Without root the container is *rootless* (runc's README, "Rootless containers"): a user namespace maps
         root inside to the caller; it gets a cgroup only where one is delegated to the caller (cgroup v2,
         :func:`labkit.cgroups.delegated`; else ``cgroupsPath`` is unset: an ordinary user may not
-        create one on cgroup v1, nor outside a delegated subtree), and the snapshotter is ``native`` — an ordinary user cannot mount, so
-        ``root.path`` names the snapshot's directory and runc bind-mounts it in the container's namespace.
+        create one on cgroup v1, nor outside a delegated subtree), and the snapshotter is ``native`` — an
+        ordinary user cannot mount, so ``root.path`` names the snapshot's directory and runc bind-mounts it
+        in the container's namespace.
         """
-        validate_id(id)
-        directory = self.root / "containers" / id
+        validate(container_id)
+        directory = self.root / "containers" / container_id
         if directory.exists():
-            raise AlreadyExists(f"container {id} already exists")
+            raise AlreadyExists(f"container {container_id} already exists")
         self.runtime(runtime)  # fail now, not at the first task, if it is unknown or missing
         if isinstance(image, str):
             image = self.image(image)
@@ -183,7 +185,7 @@ class Supervisor:
         if rootless and snapshotter != "native":
             raise InvalidArgument(f"a rootless container cannot use the {snapshotter} snapshotter: only native "
                                   "needs no mount by the caller")
-        cgroups_path = None if rootless and cgroups.delegated() is None else cgroups.Cgroup(id).path
+        cgroups_path = None if rootless and cgroups.delegated() is None else cgroups.Cgroup(container_id).path
         if cgroups_path is not None:
             cgroups.prepare()
         spec = oci.spec_from_image(image.config, args=args, rootless=rootless,
@@ -192,30 +194,30 @@ class Supervisor:
         parent = snapshots.unpack(image, snapshotter_)
         directory.mkdir(parents=True)
         try:
-            mounts = snapshotter_.prepare(id, parent)
+            mounts = snapshotter_.prepare(container_id, parent)
             if rootless:  # native's one bind mount, made by runc itself inside the user namespace
                 spec["root"]["path"] = mounts[0].source
             oci.write_bundle(directory / "bundle", spec)
         except BaseException:
             shutil.rmtree(directory)
             raise
-        record = {"id": id, "image": image.name, "labels": dict(labels or {}), "extensions": dict(extensions or {}),
-                  "runtime": runtime, "snapshotter": snapshotter, "snapshot_key": id,
-                  "created_at": datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")}
+        record = {"id": container_id, "image": image.name, "labels": dict(labels or {}),
+                  "extensions": dict(extensions or {}), "runtime": runtime, "snapshotter": snapshotter,
+                  "snapshot_key": container_id, "created_at": rfc3339(now())}
         (directory / "container.json").write_text(json.dumps(record, indent=2))
-        self.publish("/containers/create", {"id": id, "image": image.name, "runtime": {"name": runtime}})
+        self.publish(CONTAINER_CREATE, {"id": container_id, "image": image.name, "runtime": {"name": runtime}})
         return Container(self, record)
 
-    def container(self, id: str) -> Container:
-        """The container ``id`` (``NotFound`` if there is none)."""
+    def container(self, container_id: str) -> Container:
+        """The container ``container_id`` (``NotFound`` if there is none)."""
         try:
-            record = json.loads((self.root / "containers" / id / "container.json").read_text())
+            record = json.loads((self.root / "containers" / container_id / "container.json").read_text())
         except (FileNotFoundError, NotADirectoryError):
-            raise NotFound(f"container {id} not found") from None
+            raise NotFound(f"container {container_id} not found") from None
         return Container(self, record)
 
     def containers(self) -> list[Container]:
         """Every container, sorted by id."""
         directory = self.root / "containers"
         ids = sorted(path.parent.name for path in directory.glob("*/container.json"))
-        return [self.container(id) for id in ids]
+        return [self.container(container_id) for container_id in ids]

@@ -13,9 +13,12 @@ import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import ledger
 import pytest
 
+from labkit import cgroups, net
 from labkit.paths import registry_address
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -45,6 +48,37 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
                 _missing(f"needs the program {tool!r}")
     if item.get_closest_marker("registry") and not _registry_up(registry_address()):
         _missing(f"needs the lab registry at {registry_address()} (run `labkit lab up`)")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start this run's ledger of what it makes on the host (tests/ledger.py), for the leftovers check."""
+    ledger.start()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def recorded() -> Iterator[None]:
+    """Record the cgroups, netns and veths tests make directly with labkit, in the ledger (behaviour unchanged)."""
+    create, add_netns, attach = cgroups.create, net.add_netns, net.attach
+
+    def recording_create(name: str, **limits: Any) -> cgroups.Cgroup:
+        ledger.LEDGER.record("cgroup", name)
+        return create(name, **limits)
+
+    def recording_add_netns(name: str) -> Path:
+        path = add_netns(name)
+        ledger.LEDGER.record("netns", path.name)
+        return path
+
+    def recording_attach(container_id: str, netns: Any) -> net.Attachment:
+        attached = attach(container_id, netns)
+        ledger.LEDGER.record("veth", attached.host_veth)
+        return attached
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cgroups, "create", recording_create)
+        patch.setattr(net, "add_netns", recording_add_netns)
+        patch.setattr(net, "attach", recording_attach)
+        yield
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -11,10 +11,28 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from snapshots.helpers import (
+    BASE,
+    CHANGES,
+    DOCKER_GZIP,
+    GZIP,
+    TAR,
+    ZSTD,
+    Entry,
+    Layout,
+    d,
+    dev,
+    f,
+    hard,
+    layer_bytes,
+    sym,
+    tree,
+    umoci_unpack,
+    wh,
+)
 
 from labkit.archive import apply_layer
 from labkit.errors import DataCorrupted, InvalidArgument
-from snapshots.helpers import BASE, CHANGES, DOCKER_GZIP, GZIP, TAR, ZSTD, Entry, Layout, d, dev, f, hard, layer_bytes, sym, tree, umoci_unpack, wh
 
 
 def apply(target: Path, entries: list[Entry], media_type: str = TAR, **options: object) -> str:
@@ -150,7 +168,7 @@ def test_device_nodes_are_skipped_in_a_user_namespace(tmp_path: Path, root: Path
 @pytest.mark.tool("umoci")
 @pytest.mark.parametrize("media_type", [TAR, GZIP, ZSTD, DOCKER_GZIP])
 def test_same_tree_as_umoci(tmp_path: Path, root: Path, media_type: str) -> None:
-    layers = [BASE + [dev("null", 1, 3)], CHANGES]
+    layers = [[*BASE, dev("null", 1, 3)], CHANGES]
     ours = Layout.build(tmp_path / "ours", layers, media_type)
     for layer, diff_id in zip(ours.layers, ours.config["rootfs"]["diff_ids"]):
         apply_layer(root, ours.store.path(layer.digest), layer.media_type, diff_id)

@@ -64,10 +64,9 @@ def test_short_or_long_content_is_corruption(lab_root: Path) -> None:
 
 def test_an_exception_while_writing_aborts(lab_root: Path) -> None:
     store = Store()
-    with pytest.raises(RuntimeError):
-        with store.writer(DIGEST, len(DATA)) as writer:
-            writer.write(DATA[:10])
-            raise RuntimeError("connection lost for good")
+    with pytest.raises(RuntimeError), store.writer(DIGEST, len(DATA)) as writer:
+        writer.write(DATA[:10])
+        raise RuntimeError("connection lost for good")
     assert list(store.ingest_dir.iterdir()) == [] and not store.exists(DIGEST)
 
 

@@ -8,16 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
+from faultproxy import FaultProxy
 
 import labkit
+from labkit import builder
 from labkit.descriptor import DOCKER_MANIFEST, OCI_INDEX
 from labkit.images import ImageStore, pull
-from labkit.lab import builder
 from labkit.platforms import Platform
 from labkit.reference import Reference
 from labkit.remotes import Registry, Transcript
-
-from faultproxy import FaultProxy
 
 pytestmark = [pytest.mark.registry]
 
@@ -79,7 +78,7 @@ def test_pull_by_digest(registry: str, lab_root: Path) -> None:
 def test_missing_tag(registry: str, lab_root: Path) -> None:
     with pytest.raises(labkit.NotFound, match="lab/busybox:missing"):
         pull(f"{registry}/lab/busybox:missing", plain_http=True)
-    assert ImageStore().list() == []
+    assert ImageStore().images() == []
 
 
 def test_tampered_blob_names_the_digest_and_commits_nothing(registry: str, lab_root: Path) -> None:
@@ -92,7 +91,7 @@ def test_tampered_blob_names_the_digest_and_commits_nothing(registry: str, lab_r
         with pytest.raises(labkit.DataCorrupted, match=f"blob {layer.digest} is corrupt.*not committed"):
             pull(f"{proxy.address}/lab/busybox", plain_http=True)
     assert not store.exists(layer.digest) and list(store.ingest_dir.iterdir()) == []
-    assert ImageStore().list() == []
+    assert ImageStore().images() == []
 
 
 @pytest.mark.parametrize("server_ignores_range", [False, True])
@@ -134,7 +133,7 @@ def test_own_images_in_every_layer_format(registry: str, lab_root: Path, fmt: st
     assert image.target.digest == top.manifest.digest
     assert [layer.digest for layer in image.layers] == [layer.digest for layer in layers]
     assert image.config["rootfs"]["diff_ids"] == [layer.diff_id for layer in layers]
-    assert all(image.store.read(l.digest) == built.data for l, built in zip(image.layers, layers))
+    assert all(image.store.read(layer.digest) == built.data for layer, built in zip(image.layers, layers))
 
 
 def test_image_store_get_list_remove(registry: str, lab_root: Path) -> None:
@@ -142,7 +141,7 @@ def test_image_store_get_list_remove(registry: str, lab_root: Path) -> None:
     for name in ("lab/busybox", "lab/layers"):
         pull(f"{registry}/{name}", plain_http=True)
     store = ImageStore()
-    assert [image.name for image in store.list()] == [f"{registry}/lab/busybox:latest", f"{registry}/lab/layers:latest"]
+    assert [image.name for image in store.images()] == [f"{registry}/lab/busybox:latest", f"{registry}/lab/layers:latest"]
     assert store.get(f"{registry}/lab/busybox").config["config"]["Cmd"] == ["sh"]
     store.remove(f"{registry}/lab/busybox", publish=publish)
     assert events == [("/images/delete", {"name": f"{registry}/lab/busybox:latest"})]

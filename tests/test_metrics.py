@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from waiting import wait_until
 
 from labkit import cgroups, images, metrics, snapshots
 from labkit.errors import InvalidArgument, NotFound
@@ -55,8 +55,8 @@ def test_read_reports_cpu_memory_and_pids(task) -> None:
     container_id, proc = task(BUSY, memory_limit=48 * MiB)
     proc.stdin.write("go\n")
     proc.stdin.flush()
-    time.sleep(0.3)
-    m = metrics.read(container_id)
+    m = wait_until(lambda: (m := metrics.read(container_id)).cgroup.cpu_usage_ns > 50_000_000
+                   and m.cgroup.memory_usage > 8 * MiB and m, 10, "the task never used its CPU and memory")
     assert m.cgroup.memory_limit == 48 * MiB
     assert 8 * MiB < m.cgroup.memory_usage < 48 * MiB and m.cgroup.memory_peak >= m.cgroup.memory_usage
     assert m.cgroup.cpu_usage_ns > 50_000_000 and m.cpu_user_ns > 0

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import ipaddress
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
+from waiting import wait_until
 
 from labkit import net
 from labkit.errors import AlreadyExists, InvalidArgument, NotFound
@@ -85,8 +85,5 @@ def test_deleting_the_namespace_releases_the_address(two_netns: tuple[str, str])
     attached = net.attach(a, a)
     net.delete_netns(a)
     # the kernel tears a namespace down asynchronously (a work queue), so give it a moment
-    deadline = time.monotonic() + 5
-    while attached.host_veth in net.bridge_ports() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert attached.host_veth not in net.bridge_ports()
+    wait_until(lambda: attached.host_veth not in net.bridge_ports(), 5, "the veth stayed on the bridge")
     assert attached not in net.attachments()

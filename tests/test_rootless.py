@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from labkit import cgroups
 from labkit.lab import learners
@@ -89,7 +90,7 @@ def _following(journal: Path) -> bool:
 
 def _written_by(uid: int, since: float) -> list[str]:
     """Every file on the root filesystem (and /dev/shm) that ``uid`` owns and changed after ``since``."""
-    stamp = tempfile.NamedTemporaryFile(prefix="labkit-stamp-")
+    stamp = tempfile.NamedTemporaryFile(prefix="labkit-stamp-")  # noqa: SIM115 — closed by the `with stamp:` below
     os.utime(stamp.name, (since, since))
     with stamp:
         found = subprocess.run(["find", "/", "/dev/shm", "-xdev", "-user", str(uid), "-newer", stamp.name, "-print"],
@@ -108,10 +109,8 @@ def test_pull_run_events_delete_as_an_ordinary_user(site: Path, home: Path, regi
     follower = subprocess.Popen(learners.command(USER, events, pythonpath=site, env=_env(home)),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/")
     try:
-        deadline = time.monotonic() + 20
-        while not _following(lab_root / "events.jsonl"):
-            assert time.monotonic() < deadline and follower.poll() is None, "labkit events did not subscribe"
-            time.sleep(0.05)
+        wait_until(lambda: follower.poll() is None and _following(lab_root / "events.jsonl"), 20,
+                   "labkit events did not subscribe")
         run = labkit(site, home, "run", "--rm", _ref(registry), "rl1", "--",
                      "sh", "-c", "id -u; cat /proc/self/uid_map; ls -ln /bin/busybox")
         output = b""
@@ -153,9 +152,7 @@ def test_crun_runs_the_same_rootless_bundle(site: Path, home: Path, registry: st
         assert "rl2" in labkit(site, home, "tasks", "ls").stdout
     finally:
         labkit(site, home, "tasks", "kill", "--signal", "KILL", "rl2")
-        deadline = time.monotonic() + 10
-        while "STOPPED" not in labkit(site, home, "tasks", "ls").stdout and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: "STOPPED" in labkit(site, home, "tasks", "ls").stdout, 10, "rl2 never stopped")
         labkit(site, home, "tasks", "delete", "rl2")
         labkit(site, home, "containers", "delete", "rl2")
 

@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from labkit import cgroups
-from labkit.errors import FailedPrecondition, LabkitError, NotFound
+from labkit.errors import FailedPrecondition, InvalidArgument, LabkitError, NotFound
 from labkit.runtime import Runtime, _one_line
 
 pytestmark = [pytest.mark.root]
@@ -75,10 +76,7 @@ def remove_cgroups(id: str) -> None:
 
 
 def _wait_status(runtime: Runtime, id: str, status: str) -> None:
-    deadline = time.monotonic() + 5
-    while runtime.state(id).status != status:
-        assert time.monotonic() < deadline, f"{id} never became {status}"
-        time.sleep(0.02)
+    wait_until(lambda: runtime.state(id).status == status, 5, f"{id} never became {status}")
 
 
 @pytest.mark.parametrize("name", RUNTIMES)
@@ -88,7 +86,7 @@ def test_state_lives_under_the_lab_root(name: str, lab_root: Path) -> None:
 
 
 def test_an_unknown_runtime_is_refused(lab_root: Path) -> None:
-    with pytest.raises(LabkitError, match="unknown runtime 'kata'"):
+    with pytest.raises(InvalidArgument, match="unknown runtime 'kata'"):
         Runtime("kata")
 
 
@@ -107,7 +105,7 @@ def test_lifecycle_by_hand(runtime: Runtime, sleeper: str, tmp_path: Path) -> No
     runtime.kill(sleeper, signal.SIGKILL)
     _wait_status(runtime, sleeper, "stopped")
     runtime.delete(sleeper)
-    assert sleeper not in [s.id for s in runtime.list()]
+    assert sleeper not in [s.id for s in runtime.containers()]
     with pytest.raises(NotFound, match=f"{runtime.name} state {sleeper}: "):
         runtime.state(sleeper)
 

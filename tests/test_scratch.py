@@ -61,7 +61,7 @@ def test_the_container_has_its_own_hostname_pids_root_and_network(rootfs: Path) 
 
 def test_the_devices_of_the_runtime_spec_are_there(rootfs: Path) -> None:
     result = scratch.run(rootfs, ["sh", "-c", "ls /dev && echo gone > /dev/null && head -c 3 /dev/zero | wc -c"])
-    assert result.output.split() == sorted(scratch.DEVICES) + ["3"]
+    assert result.output.split() == [*sorted(scratch.DEVICES), "3"]
 
 
 def test_limits_apply_and_are_reported(rootfs: Path) -> None:

@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
+from test_runtime import RUNTIMES, make_bundle
+from waiting import wait_until
 
 from labkit.errors import LabkitError
 from labkit.events import Exchange
 from labkit.runtime import Runtime
-from labkit.shim import exit_status, launch, read_exit
-from test_runtime import RUNTIMES, make_bundle
+from labkit.shim import Request, exit_status, launch, read_exit
 
 pytestmark = [pytest.mark.root]
 
 
-def _request(runtime: str, lab_root: Path, bundle: Path, id: str, directory: Path) -> dict:
-    return {"kind": "init", "runtime": runtime, "runtime_root": str(lab_root / runtime), "container_id": id,
-            "id": id, "dir": str(directory), "root": str(lab_root), "bundle": str(bundle)}
+def _request(runtime: str, lab_root: Path, bundle: Path, id: str, directory: Path) -> Request:
+    return Request(kind="init", runtime=runtime, runtime_root=lab_root / runtime, container_id=id, id=id,
+                   directory=directory, lab_root=lab_root, bundle=bundle)
 
 
 def _exits(lab_root: Path, id: str) -> list[dict]:
@@ -55,17 +54,15 @@ def test_the_exit_outlives_whoever_launched_it(lab_root: Path, tmp_path: Path) -
     """A launcher that exits at once (``labkit run -d``): nobody listens, the journal still gets the exit."""
     id = f"shim-{uuid.uuid4().hex[:8]}"
     bundle = make_bundle(tmp_path / "bundle", ["sleep", "60"], id)
-    code = ("import json, subprocess, sys; from labkit.shim import launch; "
-            "l = launch(json.loads(sys.argv[1]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); print(l.pid)")
-    request = json.dumps(_request("runc", lab_root, bundle, id, tmp_path))
+    code = ("import subprocess, sys; from labkit.shim import Request, launch; "
+            "l = launch(Request.from_json(sys.argv[1]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+            "print(l.pid)")
+    request = _request("runc", lab_root, bundle, id, tmp_path).to_json()
     pid = int(subprocess.run([sys.executable, "-c", code, request], capture_output=True, text=True, check=True).stdout)
     runtime = Runtime("runc")
     runtime.start(id)
     runtime.kill(id, "KILL")
-    deadline = time.monotonic() + 5
-    while read_exit(tmp_path) is None:
-        assert time.monotonic() < deadline, "the shim never recorded the exit"
-        time.sleep(0.01)
+    wait_until(lambda: read_exit(tmp_path), 5, "the shim never recorded the exit")
     runtime.delete(id)
     record = read_exit(tmp_path)
     assert record is not None and (record["pid"], record["exit_status"]) == (pid, 137)

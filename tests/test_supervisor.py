@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from labkit import images, snapshots
 from labkit.errors import AlreadyExists, FailedPrecondition, InvalidArgument, LabkitError, NotFound
+from labkit.shim import parent_of, signal_reaped
 from labkit.supervisor import Supervisor
 from labkit.task import TRANSITIONS, Task
 
@@ -237,12 +239,13 @@ def test_a_task_we_run_is_signalled_through_its_pidfd_and_refused_once_it_has_ex
                                                                                   runtime: str) -> None:
     task = sup.create_container(_id(), "127.0.0.1:5000/lab/busybox:latest", ["sleep", "60"],
                                 runtime=runtime).run_task()
-    assert task.status() == "running" and task._launched._pidfd >= 0  # pinned: the runtime's own child
+    runtime_pid = parent_of(task.pid)  # the process is the runtime's own child, and the runtime ours
+    assert task.status() == "running" and parent_of(runtime_pid) == os.getpid()
+    assert b"run" in Path(f"/proc/{runtime_pid}/cmdline").read_bytes().split(b"\0")  # `runc ... run ... ID`
     with pytest.raises(FailedPrecondition, match="it is running"):
         task.start()
     task.kill(signal.SIGKILL)
-    while task.runtime.exists(task.id):  # gone, not yet waited for: the pidfd answers ESRCH
-        time.sleep(0.01)
+    wait_until(lambda: not task.runtime.exists(task.id), message="runc run never deleted the container")
     with pytest.raises(FailedPrecondition, match="it is stopped"):
         task.kill(signal.SIGKILL)
     assert task.wait() == 137
@@ -252,7 +255,7 @@ def test_a_task_we_run_is_signalled_through_its_pidfd_and_refused_once_it_has_ex
 def test_a_killed_runtime_run_leaves_exit_status_255_once_its_process_has_gone(sup: Supervisor) -> None:
     """``runc run`` killed: its process lives on, orphaned; the exit is recorded only once it has gone, unknown."""
     task = sup.create_container(_id(), "127.0.0.1:5000/lab/busybox:latest", ["sleep", "0.5"]).run_task()
-    task._launched._proc.kill()
+    os.kill(parent_of(task.pid), signal.SIGKILL)  # the `runc run` that is its parent, our child
     assert Supervisor().container(task.id).task().status() == "running"  # the truth, not the runtime's death
     assert task.wait() == 255 and task.status() == "stopped"
     assert task.delete()["exit_status"] == 255  # runc delete: nobody deleted it this time
@@ -261,8 +264,6 @@ def test_a_killed_runtime_run_leaves_exit_status_255_once_its_process_has_gone(s
 
 def test_a_shims_process_is_signalled_only_while_it_is_still_the_shims_child(sup: Supervisor) -> None:
     """kill through a pidfd, checked against the reaper: never a process that got the pid afterwards."""
-    from labkit.shim import signal_reaped
-
     task = sup.create_container(_id(), "127.0.0.1:5000/lab/busybox:latest", ["sleep", "60"]).new_task()
     task.start()
     assert not signal_reaped(task.dir, os.getpid(), 0)  # alive, but not the shim's child: hands off
@@ -273,3 +274,77 @@ def test_a_shims_process_is_signalled_only_while_it_is_still_the_shims_child(sup
     with pytest.raises(FailedPrecondition, match="it is stopped"):
         task.kill(signal.SIGKILL)
     task.delete()
+
+
+def _counting_runtime(directory: Path, runtime: str) -> Path:
+    """A ``runtime`` on PATH that logs every call (one line of arguments) before running the real one."""
+    real = shutil.which(runtime)
+    assert real is not None
+    directory.mkdir()
+    log = directory / "calls.log"
+    log.touch()
+    wrapper = directory / runtime
+    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> {log}\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    return log
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_a_refused_transition_makes_no_runtime_call(sup: Supervisor, runtime: str, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Check, then act: a verb the status forbids is refused before the runtime is asked anything.
+
+    Every runtime command — ours and the shim's — goes through a wrapper that logs it; a
+    refused call adds no line to that log.
+    """
+    log = _counting_runtime(tmp_path / "bin", runtime)
+    monkeypatch.setenv("PATH", f"{log.parent}{os.pathsep}{os.environ['PATH']}")
+    calls = lambda: log.read_text().splitlines()  # noqa: E731
+
+    def refused(*attempts: Callable[[], object]) -> None:
+        for attempt in attempts:
+            before = calls()
+            with pytest.raises(FailedPrecondition):
+                attempt()
+            assert calls() == before, "a refused call ran the runtime"
+
+    task = sup.create_container(_id(), "127.0.0.1:5000/lab/busybox:latest", ["sleep", "60"],
+                                runtime=runtime).new_task()
+    assert any(" create " in call for call in calls())  # the wrapper is what labkit runs, in the shim too
+    refused(task.pause, task.resume, lambda: task.exec("e1", ["true"]), task.delete)
+    task.start()
+    refused(task.start, task.resume, task.delete)
+    task.pause()
+    refused(task.pause, task.start, lambda: task.exec("e1", ["true"]), task.delete)
+    task.resume()
+    task.kill(signal.SIGKILL)
+    assert task.wait() == 137
+    refused(task.start, task.pause, task.resume, lambda: task.exec("e1", ["true"]), lambda: task.kill(9))
+    process_calls = calls()
+    task.delete()
+    assert len(calls()) == len(process_calls) + 1 and " delete " in calls()[-1]  # and an allowed one runs it once
+
+
+def _pull_and_run(root: Path) -> tuple[int, list[str]]:
+    """Pull into ``root`` and run a task from the image by name, with a supervisor over the same root."""
+    images.pull("127.0.0.1:5000/lab/busybox:latest", plain_http=True, root=root)
+    supervisor = Supervisor(root=root)
+    container = supervisor.create_container(_id(), "127.0.0.1:5000/lab/busybox:latest", ["sh", "-c", "exit 3"])
+    task = container.run_task()
+    status = task.wait()
+    task.delete()
+    container.delete()
+    return status, [path.name for path in (root / "images").glob("*.json")]
+
+
+@pytest.mark.registry
+def test_pull_and_the_supervisor_agree_on_the_root_they_are_given(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lab root is an argument: ``pull(ref, root=R)`` and ``Supervisor(root=R)`` need no ``$LABKIT_ROOT``."""
+    monkeypatch.delenv("LABKIT_ROOT", raising=False)
+    status, pulled = _pull_and_run(tmp_path / "root")
+    assert status == 3 and len(pulled) == 1
+    decoy = tmp_path / "decoy"  # and a $LABKIT_ROOT elsewhere is only a default, never used instead
+    monkeypatch.setenv("LABKIT_ROOT", str(decoy))
+    assert _pull_and_run(tmp_path / "other")[0] == 3
+    assert not decoy.exists()

@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from waiting import Lines, line_probe, oom_probe, subscribed, wait_until
 
 from labkit.events import Exchange
 from labkit.paths import registry_address
@@ -51,10 +51,7 @@ def scenario(run: Callable[..., int], command: Callable[..., Any], stopped: Call
     command("tasks", "resume", "d1")
     statuses.append(command("tasks", "exec", "--exec-id", "e1", "d1", "sh", "-c", "exit 3"))
     command("tasks", "kill", "-s", "SIGKILL", "d1")
-    deadline = time.monotonic() + 10
-    while not stopped("d1"):
-        assert time.monotonic() < deadline, "d1 did not stop after SIGKILL"
-        time.sleep(0.02)
+    wait_until(lambda: stopped("d1"), 10, "d1 did not stop after SIGKILL")
     command("tasks", "delete", "d1")
     command("containers", "delete", "d1")
     return statuses
@@ -63,14 +60,16 @@ def scenario(run: Callable[..., int], command: Callable[..., Any], stopped: Call
 @pytest.fixture(scope="module")
 def containerd_trace(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Shape], list[int]]:
     """What containerd publishes for the scenario, as ``ctr events`` prints it."""
+    from labkit.api.client import Client
     from labkit.lab.containerd import Containerd
 
     image = f"{registry_address()}/lab/busybox:latest"
-    with Containerd(tmp_path_factory.mktemp("containerd")) as daemon:
+    with Containerd(tmp_path_factory.mktemp("containerd")) as daemon, Client(daemon.address) as client:
         daemon.pull(image)
         events = subprocess.Popen(["ctr", "--address", str(daemon.address), "events"], stdout=subprocess.PIPE,
                                   text=True)
-        time.sleep(0.5)  # let the subscription reach containerd
+        output = Lines(events.stdout)
+        subscribed(oom_probe(client.publish), line_probe(output))
 
         def ctr(*args: str) -> int:
             return subprocess.run(["ctr", "--address", str(daemon.address), *args], capture_output=True).returncode
@@ -83,9 +82,13 @@ def containerd_trace(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Sha
             return daemon.run(image, id, *args, detach=mode == "-d").returncode
 
         statuses = scenario(run, ctr, stopped)
-        time.sleep(0.5)
+        client.publish("/tasks/oom", {"container_id": "probe-end"})  # every line before it is the scenario's
+        lines: list[str] = []
+        while (line := output.next(10)) is not None and '"probe-end"' not in line:
+            lines.append(line)
         events.terminate()
-        lines = events.communicate()[0].splitlines()
+        events.wait()
+        assert line is not None, "ctr events never printed the last probe"
     trace = []
     for line in lines:  # DATE TIME +0000 UTC NAMESPACE TOPIC {json}
         topic, payload = line.split(" ", 6)[5:]

@@ -5,10 +5,9 @@ with the lab registry up (``labkit lab up``) and containerd installed (it is sta
 
 1. ``labkit run --rm REF ID -- true`` against ``ctr run --rm REF ID true`` on the same image
    (containerd private under a temporary root, the image pulled and unpacked by both first):
-   the whole command each time, interpreter or Go binary start-up included. Target: ≤ 0.6.
-   ctr is a client of containerd, a daemon started beforehand; labkit is measured likewise, as a
-   client of its fork server (``labkit.cli.forkserver``, started as ``labkit lab up`` starts it),
-   and alone, paying for its own Python start-up and imports on every command.
+   the whole command each time, interpreter or Go binary start-up included (no target: see the README). ctr is a client of
+   containerd, a daemon started beforehand; labkit's command is a process of its own that pays for
+   its Python start-up and imports on every command (nothing of labkit is resident).
 2. The in-process API — ``new_task()``, ``start()``, ``wait()``, ``delete()`` on one container —
    against bare ``runc run`` of the same bundle (rootfs mounted once). Measured with a shim per
    task (``Supervisor()``), with this process reaping its own tasks (``Supervisor(shim=False)``),
@@ -17,6 +16,8 @@ with the lab registry up (``labkit lab up``) and containerd installed (it is sta
    two run three runtime commands (create, start, delete) where ``runc run`` runs one, which sets
    a floor under their ratio; the output shows that floor too.
 
+Every labkit object gets its lab root as an argument (``--root``, ``root=``), under a temporary directory.
+
 Medians of ``--runs`` rounds after one warm-up round, each round running every variant once in
 turn (a loaded machine weighs on all alike); a ratio below 1 means labkit is faster.
 """
@@ -24,8 +25,6 @@ turn (a loaded machine weighs on all alike); a ratio below 1 means labkit is fas
 from __future__ import annotations
 
 import argparse
-import compileall
-import os
 import statistics
 import subprocess
 import sys
@@ -35,6 +34,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import labkit
+from labkit import snapshots
+from labkit.lab.containerd import Containerd
 from labkit.paths import registry_address
 
 
@@ -60,41 +61,30 @@ def medians_ms(actions: dict[str, Callable[[int], object]], runs: int) -> dict[s
 
 
 def cli_against_ctr(root: Path, ref: str, runs: int, runtime: str) -> dict[str, float]:
-    """Medians of ``labkit run --rm`` (served by a fork server, and alone) and ``ctr run --rm`` of ``true``."""
-    from labkit.cli import forkserver
-    from labkit.lab.containerd import Containerd
-
+    """Medians of ``labkit run --rm`` and ``ctr run --rm`` of ``true``."""
     command = str(Path(sys.executable).parent / "labkit")  # the console script, as a user types it
-    roots = {"served": root / "labkit-served", "alone": root / "labkit-alone"}
-    for lab_root in roots.values():
-        subprocess.run([command, "--root", str(lab_root), "pull", "--plain-http", ref], check=True, capture_output=True)
+    lab_root = root / "labkit"
+    subprocess.run([command, "--root", str(lab_root), "pull", "--plain-http", ref], check=True, capture_output=True)
 
-    def labkit_run(lab_root: Path) -> Callable[[int], object]:
-        return lambda i: subprocess.run([command, "--root", str(lab_root), "run", "--rm", "--runtime", runtime, ref,
-                                         f"bench-{i + 1}", "--", "true"], check=True)
+    def labkit_run(i: int) -> object:
+        return subprocess.run([command, "--root", str(lab_root), "run", "--rm", "--runtime", runtime, ref,
+                               f"bench-{i + 1}", "--", "true"], check=True)
 
-    forkserver.start(roots["served"])  # as `labkit lab up` does for the default root
-    try:
-        with Containerd(root / "ctr") as daemon:
-            daemon.pull(ref)
-            return medians_ms({"labkit (fork server)": labkit_run(roots["served"]),
-                               "labkit (alone: its own start-up and imports)": labkit_run(roots["alone"]),
-                               "ctr": lambda i: daemon.run(ref, f"bench-{i + 1}", "true")}, runs)
-    finally:
-        forkserver.stop(roots["served"])
+    with Containerd(root / "ctr") as daemon:
+        daemon.pull(ref)
+        return medians_ms({"labkit (its own start-up and imports)": labkit_run,
+                           "ctr": lambda i: daemon.run(ref, f"bench-{i + 1}", "true")}, runs)
 
 
 def api_against_runc_run(root: Path, ref: str, runs: int, runtime: str) -> dict[str, float]:
     """Medians of the task lifecycle through the API (with and without shims) and of bare runc commands."""
-    from labkit import snapshots
-
-    os.environ["LABKIT_ROOT"] = str(root / "api")
-    image = labkit.pull(ref, plain_http=True)
+    lab_root = root / "api"
+    image = labkit.pull(ref, plain_http=True, root=lab_root)
     actions: dict[str, Callable[[int], object]] = {}
     for label, shim, one_command in (("API, a shim per task", True, False),
                                      ("API, reaping its own tasks", False, False),
                                      ("API, run_task(): one runc run, our child", True, True)):
-        container = labkit.Supervisor(shim=shim).create_container(f"bench-api-{len(actions)}", image, ["true"],
+        container = labkit.Supervisor(lab_root, shim=shim).create_container(f"bench-api-{len(actions)}", image, ["true"],
                                                                     runtime=runtime)
 
         def lifecycle(_i: int, container: labkit.supervisor.Container = container, one_command: bool = one_command
@@ -108,9 +98,10 @@ def api_against_runc_run(root: Path, ref: str, runs: int, runtime: str) -> dict[
             task.delete()
 
         actions[label] = lifecycle
-    bundle = labkit.Supervisor().create_container("bench-bare", image, ["true"], runtime=runtime).bundle
+    supervisor = labkit.Supervisor(lab_root)
+    bundle = supervisor.create_container("bench-bare", image, ["true"], runtime=runtime).bundle
     (bundle / "rootfs").mkdir(exist_ok=True)
-    snapshots.mount_all(labkit.Supervisor().snapshots("overlay").mounts("bench-bare"), bundle / "rootfs")
+    snapshots.mount_all(supervisor.snapshots("overlay").mounts("bench-bare"), bundle / "rootfs")
     bare = [runtime, "--root", str(root / "bare")]
 
     def three_commands(i: int) -> None:
@@ -136,17 +127,14 @@ def main() -> None:
     parser.add_argument("--runtime", choices=("runc", "crun"), default="runc")
     args = parser.parse_args()
     ref = f"{registry_address()}/lab/busybox:latest"
-    # Every `labkit` start must read bytecode, as an installed package does, even where
-    # PYTHONDONTWRITEBYTECODE is set (it would recompile labkit on every start).
-    compileall.compile_dir(Path(labkit.__file__).parent, quiet=1)
     with tempfile.TemporaryDirectory(prefix="bench-lifecycle-") as tmp:
         root = Path(tmp)
         cli = cli_against_ctr(root, ref, args.runs, args.runtime)
         api = api_against_runc_run(root, ref, args.runs, args.runtime)
     ctr = cli.pop("ctr")
-    print(f"1. against ctr run --rm ({ctr:.1f} ms, containerd already running), ratios (target ≤ 0.6):")
+    print(f"1. against ctr run --rm ({ctr:.1f} ms, containerd already running), ratios:")
     for label, ms in cli.items():
-        print(f"   labkit run --rm, {label:45} {ms:6.1f} ms   ratio {ms / ctr:.2f}")
+        print(f"   labkit run --rm, {label:40} {ms:6.1f} ms   ratio {ms / ctr:.2f}")
     bare = api[f"bare {args.runtime} run"]
     print(f"2. against bare {args.runtime} run ({bare:.1f} ms), ratios (target ≤ 1.2):")
     for label, ms in api.items():

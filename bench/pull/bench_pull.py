@@ -35,8 +35,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from labkit.lab import builder
-from labkit.lab.builder import Entry
+from labkit import builder
+from labkit.builder import Entry
 from labkit.lab.containerd import Containerd
 from labkit.paths import registry_address
 

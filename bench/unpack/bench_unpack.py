@@ -21,9 +21,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from labkit import builder
+from labkit.builder import Entry
 from labkit.descriptor import Descriptor
-from labkit.lab import builder
-from labkit.lab.builder import Entry
 from labkit.snapshots import apply_layers
 
 
@@ -80,7 +80,7 @@ def write_layout(root: Path, size_mb: int) -> LayoutImage:
     (root / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
     ref = {**built.manifest.descriptor, "annotations": {"org.opencontainers.image.ref.name": "latest"}}
     (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [ref]}))
-    descriptors = [Descriptor(l.media_type, l.digest, len(l.data)) for l in layers]
+    descriptors = [Descriptor(layer.media_type, layer.digest, len(layer.data)) for layer in layers]
     return LayoutImage(root, descriptors, json.loads(built.config.data))
 
 
@@ -103,7 +103,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-unpack-") as tmp:
         scratch = Path(tmp)
         image = write_layout(scratch / "layout", args.size_mb)
-        compressed = sum(l.size for l in image.layers) / 2**20
+        compressed = sum(layer.size for layer in image.layers) / 2**20
 
         def umoci(target: Path) -> None:
             subprocess.run(["umoci", "unpack", "--image", f"{image.root}:latest", str(target)],

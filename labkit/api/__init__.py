@@ -2,8 +2,9 @@
 
 containerd 1.0's clients do not run ``ctr``: they call its gRPC API and, for events,
 subscribe once and receive envelopes in a loop. This package speaks that API with
-stubs generated from containerd's ``.proto`` files (``labkit.lab.protos``):
+stubs generated from containerd's ``.proto`` files (``labkit.api.protos``):
 
+- ``protos``:  the stubs, generated at set-up from Debian's ``.proto`` files, and ``load()`` to import one;
 - ``convert``: labkit's envelopes and records <-> containerd's protobuf messages
   (an event payload travels as a ``google.protobuf.Any`` typed ``containerd.events.*``);
 - ``records``: labkit's container and task records <-> containerd's ``Container`` and ``Process``;

@@ -27,9 +27,9 @@ import grpc
 
 from ..errors import Unavailable
 from ..events import Envelope
-from ..lab.protos import load
 from ..paths import NAMESPACE
 from .convert import envelope_from_proto, pack_event
+from .protos import load
 
 __all__ = ["Client", "Subscription"]
 

@@ -15,7 +15,7 @@ message for (labkit's ``/content/create``) travels as a ``google.protobuf.Struct
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 
 from google.protobuf import any_pb2, json_format, struct_pb2, symbol_database
@@ -23,7 +23,7 @@ from google.protobuf.message import Message
 
 from ..errors import InvalidArgument
 from ..events import Envelope
-from ..lab.protos import load
+from .protos import load
 
 __all__ = ["EVENT_TYPES", "pack_event", "unpack_event", "envelope_to_proto", "envelope_from_proto"]
 
@@ -116,7 +116,7 @@ def envelope_to_proto(envelope: Envelope) -> Message:
 def envelope_from_proto(message: Message) -> Envelope:
     """``containerd.services.events.v1.Envelope`` as a labkit envelope."""
     return Envelope(
-        timestamp=message.timestamp.ToDatetime(tzinfo=timezone.utc),
+        timestamp=message.timestamp.ToDatetime(tzinfo=UTC),
         namespace=message.namespace,
         topic=message.topic,
         event=unpack_event(message.event),

@@ -17,17 +17,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from google.protobuf import any_pb2, json_format, struct_pb2
 from google.protobuf.message import Message
 
-from ..lab.protos import load
-from ..shim import read_exit
-
-if TYPE_CHECKING:
-    from ..supervisor import Container
-    from ..task import Process
+from ..supervisor import Container
+from ..task import Process, Task
+from .protos import load
 
 __all__ = ["SPEC_TYPE_URL", "container_to_proto", "process_to_proto", "ContainerFields"]
 
@@ -59,7 +56,7 @@ def container_to_proto(container: Container) -> Message:
     return message
 
 
-def process_to_proto(process: Process) -> Message:
+def process_to_proto(process: Task | Process) -> Message:
     """A task (its init process) or an exec'd process as containerd's ``Process`` message."""
     task_pb2 = load("api/types/task/task_pb2")
     message = task_pb2.Process(
@@ -68,9 +65,10 @@ def process_to_proto(process: Process) -> Message:
         pid=process.pid,
         status=task_pb2.Status.Value(process.status().upper()),
     )
-    if (record := read_exit(process.dir)) is not None:
-        message.exit_status = record["exit_status"]
-        message.exited_at.FromJsonString(record["exited_at"])
+    state = process.state()
+    if "exit_status" in state:
+        message.exit_status = state["exit_status"]
+        message.exited_at.FromJsonString(state["exited_at"])
     return message
 
 

@@ -26,31 +26,44 @@ from typing import Any
 import grpc
 from google.protobuf import empty_pb2
 
-from ..errors import AlreadyExists, FailedPrecondition, InvalidArgument, LabkitError, NotFound, PermissionDenied, Unavailable
+from ..errors import (
+    AlreadyExists,
+    DataCorrupted,
+    FailedPrecondition,
+    InvalidArgument,
+    LabkitError,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
 from ..events import TOPICS, Exchange, parse
-from ..lab.protos import load
 from ..paths import NAMESPACE, default_root
 from ..supervisor import Container, Supervisor
 from .convert import envelope_to_proto, unpack_event
+from .protos import load
 from .records import ContainerFields, container_to_proto, process_to_proto
 
-__all__ = ["serve", "default_address"]
+__all__ = ["STATUS_CODES", "default_address", "serve", "status_code"]
 
-_events = load("api/services/events/v1/events_pb2")
-_events_grpc = load("api/services/events/v1/events_pb2_grpc")
-_containers = load("api/services/containers/v1/containers_pb2")
-_containers_grpc = load("api/services/containers/v1/containers_pb2_grpc")
-_tasks = load("api/services/tasks/v1/tasks_pb2")
-_tasks_grpc = load("api/services/tasks/v1/tasks_pb2_grpc")
+_events: Any = load("api/services/events/v1/events_pb2")
+_events_grpc: Any = load("api/services/events/v1/events_pb2_grpc")
+_containers: Any = load("api/services/containers/v1/containers_pb2")
+_containers_grpc: Any = load("api/services/containers/v1/containers_pb2_grpc")
+_tasks: Any = load("api/services/tasks/v1/tasks_pb2")
+_tasks_grpc: Any = load("api/services/tasks/v1/tasks_pb2_grpc")
 
-#: errors labkit raises -> the gRPC status containerd gives the same failure (``errdefs/grpc.go``)
-_STATUS: dict[type[LabkitError], grpc.StatusCode] = {
+#: every kind of labkit error -> the gRPC status containerd gives the same failure (``errdefs/grpc.go``, ToGRPC:
+#: invalid argument, not found, already exists, failed precondition, unavailable, permission denied, data loss;
+#: any other error is Unknown)
+STATUS_CODES: dict[type[LabkitError], grpc.StatusCode] = {
     InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
     NotFound: grpc.StatusCode.NOT_FOUND,
     AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
     FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
-    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
     Unavailable: grpc.StatusCode.UNAVAILABLE,
+    PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    DataCorrupted: grpc.StatusCode.DATA_LOSS,
+    LabkitError: grpc.StatusCode.UNKNOWN,
 }
 
 
@@ -59,8 +72,13 @@ def default_address(root: Path | None = None) -> Path:
     return (root or default_root()) / "labkit.sock"
 
 
+def status_code(error: LabkitError) -> grpc.StatusCode:
+    """The gRPC status for ``error``: that of its kind (a subclass of a kind counts as that kind)."""
+    return next(STATUS_CODES[kind] for kind in type(error).__mro__ if kind in STATUS_CODES)
+
+
 def _abort(context: grpc.ServicerContext, error: LabkitError) -> None:
-    context.abort(_STATUS.get(type(error), grpc.StatusCode.UNKNOWN), str(error))
+    context.abort(status_code(error), str(error))
 
 
 def _namespace(context: grpc.ServicerContext) -> str:
@@ -71,11 +89,11 @@ def _namespace(context: grpc.ServicerContext) -> str:
     return namespace
 
 
-def _container(supervisor: Supervisor, id: str, context: grpc.ServicerContext) -> Container:
-    """The container ``id`` in the caller's namespace (only labkit's own has containers)."""
+def _container(supervisor: Supervisor, container_id: str, context: grpc.ServicerContext) -> Container:
+    """The container ``container_id`` in the caller's namespace (only labkit's own has containers)."""
     if (namespace := _namespace(context)) != NAMESPACE:
-        raise NotFound(f"container {id} not found in namespace {namespace}")
-    return supervisor.container(id)
+        raise NotFound(f"container {container_id} not found in namespace {namespace}")
+    return supervisor.container(container_id)
 
 
 def _payload(topic: str, event: Any) -> dict[str, Any]:

@@ -29,9 +29,8 @@ import hashlib
 import tarfile
 import zlib
 from pathlib import Path
+from types import ModuleType
 from typing import BinaryIO
-
-import zstandard
 
 from ..errors import DataCorrupted, InvalidArgument, NotFound
 from ._apply import OPAQUE, WHITEOUT_PREFIX, Applier
@@ -47,7 +46,20 @@ LAYER_MEDIA_TYPES: dict[str, str | None] = {
 }
 
 _BUFFER = 1 << 20  # read and write a megabyte at a time: a layer is streamed, never held in memory
-_READ_ERRORS = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, zstandard.ZstdError)
+_READ_ERRORS: tuple[type[Exception], ...] = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile)
+
+
+def _zstandard() -> ModuleType:
+    """The zstandard module, imported when a zstd layer is read: ``import labkit`` (and ``labkit doctor``,
+    which must run on a host where nothing is installed yet) needs only the standard library."""
+    import zstandard
+
+    return zstandard
+
+
+def _read_errors(compression: str | None) -> tuple[type[Exception], ...]:
+    """What reading a malformed layer raises: tarfile's and the decompressor's errors."""
+    return (*_READ_ERRORS, _zstandard().ZstdError) if compression == "zstd" else _READ_ERRORS
 
 
 def open_layer(blob: Path, media_type: str) -> BinaryIO:
@@ -59,9 +71,9 @@ def open_layer(blob: Path, media_type: str) -> BinaryIO:
     compression = LAYER_MEDIA_TYPES[media_type]
     if compression == "gzip":
         return gzip.open(blob, "rb")  # type: ignore[return-value]
-    raw = open(blob, "rb", buffering=_BUFFER)
+    raw = open(blob, "rb", buffering=_BUFFER)  # noqa: SIM115 — returned open: the caller reads it and closes it
     if compression == "zstd":
-        return zstandard.ZstdDecompressor().stream_reader(raw, read_size=_BUFFER)  # type: ignore[return-value]
+        return _zstandard().ZstdDecompressor().stream_reader(raw, read_size=_BUFFER)
     return raw
 
 
@@ -106,7 +118,7 @@ def apply_layer(target: Path, blob: Path, media_type: str, diff_id: str | None =
                     applier.apply(member, tar)
             applier.finish()
             actual = digester.digest()
-        except _READ_ERRORS as err:
+        except _read_errors(LAYER_MEDIA_TYPES[media_type]) as err:
             raise InvalidArgument(f"layer {blob.name} is not a valid {media_type} archive: {err}") from None
         finally:
             applier.close()

@@ -68,7 +68,7 @@ class Applier(Root):
                 return
             parent = self.resolve(dirs, create=True)
             assert parent is not None
-            self.written.add(parent + (leaf,))
+            self.written.add((*parent, leaf))
             if member.islnk():
                 self.hardlink(parent, leaf, member)
                 return
@@ -88,7 +88,9 @@ class Applier(Root):
                 os.mkdir(leaf, 0o700, dir_fd=fd)
         elif member.isreg():
             with open(os.open(leaf, _NEW_FILE, 0o600, dir_fd=fd), "wb", buffering=0) as out:
-                shutil.copyfileobj(tar.extractfile(member), out, _BUFFER)  # type: ignore[misc]
+                source = tar.extractfile(member)
+                assert source is not None, "a regular member has contents"
+                shutil.copyfileobj(source, out, _BUFFER)
         elif member.issym():
             os.symlink(member.linkname, leaf, dir_fd=fd)  # stored verbatim: a symlink is only dangerous when followed
         elif member.isfifo():
@@ -175,7 +177,7 @@ class Applier(Root):
         super().make_dir(parent, name)
         for lower in self.lowers:
             try:
-                lower_fd = self.walk(parent + (name,), start=lower)
+                lower_fd = self.walk((*parent, name), start=lower)
             except OSError:  # not a directory in that layer
                 continue
             st = os.fstat(lower_fd)
@@ -211,5 +213,5 @@ class Applier(Root):
             os.setxattr(fd, "trusted.overlay.opaque", b"y")
             return
         for child in os.listdir(fd):
-            if parent + (child,) not in self.written and (st := lstat(child, fd)) is not None:
+            if (*parent, child) not in self.written and (st := lstat(child, fd)) is not None:
                 self.remove(fd, child, st)

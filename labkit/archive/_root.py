@@ -54,7 +54,7 @@ class Root:
 
         A missing directory is made (``make_dir``) when ``create``; otherwise the answer is None.
         """
-        todo, done, links = list(reversed(parts)), [], 0
+        todo, done, links = list(reversed(parts)), list[str](), 0
         while todo:
             part = todo.pop()
             if part in ("", "."):

@@ -8,9 +8,10 @@ What the runner times is exactly one call of one of these methods; ``prepare``
 
 - ``runc`` / ``crun``: the bare runtime, as bucketbench drives it: ``runc run --detach
   --bundle B NAME``, ``runc kill NAME KILL``, ``runc delete NAME``. No daemon, no shim.
-- ``labkit``: ``labkit.Supervisor`` in this very process: no interpreter start-up per call.
-- ``labkit-cli``: the ``labkit`` command, one Python start-up per verb (run warm by the lab's
-  fork server when one serves the root, else importing labkit each time).
+- ``labkit``: ``labkit.Supervisor`` in this very process: no interpreter start-up per call,
+  and ``run`` is ``run_task()``, one ``runc run`` that stays the process's parent.
+- ``labkit-cli``: the ``labkit`` command, one Python process per verb (its start-up and imports
+  included), and a shim per container (``labkit run -d``).
 - ``ctr``: containerd's client against the lab's private containerd: a Go binary per
   verb, a gRPC call, and a shim per container.
 """
@@ -25,16 +26,17 @@ import subprocess
 import sys
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from .. import cgroups
-from ..errors import FailedPrecondition, LabkitError, Unavailable
+from ..errors import FailedPrecondition, InvalidArgument, LabkitError, Unavailable
+from ..images import pull
+from ..lab.containerd import Containerd
 from ..paths import CGROUP_PARENT, default_root
+from ..supervisor import Supervisor
+from ..task import Status, Task
 from .bundle import container_bundle, default_bundle
 from .config import Suite
-
-if TYPE_CHECKING:
-    from ..task import Task
 
 __all__ = ["Driver", "RuncDriver", "CrunDriver", "LabkitDriver", "LabkitCliDriver", "CtrDriver", "DRIVER_TYPES", "make"]
 
@@ -51,16 +53,16 @@ def _execute(argv: list[str], log: Path | None = None) -> str:
     """
     try:
         if log is None:
-            done = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-            stdout, stderr = done.stdout, done.stderr
+            captured = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+            returncode, stdout, stderr = captured.returncode, captured.stdout, captured.stderr
         else:
             with log.open("w") as out:
-                done = subprocess.run(argv, stdout=out, stderr=out, stdin=subprocess.DEVNULL)
-            stdout = stderr = log.read_text() if done.returncode else ""
+                returncode = subprocess.run(argv, stdout=out, stderr=out, stdin=subprocess.DEVNULL).returncode
+            stdout = stderr = log.read_text() if returncode else ""
     except FileNotFoundError:
         raise Unavailable(f"{argv[0]} is not installed") from None
-    if done.returncode != 0:
-        raise FailedPrecondition(f"{' '.join(argv[:3])}...: {stderr.strip() or done.returncode}")
+    if returncode != 0:
+        raise FailedPrecondition(f"{' '.join(argv[:3])}...: {stderr.strip() or returncode}")
     return stdout
 
 
@@ -94,9 +96,16 @@ class Driver(ABC):
 
     type: ClassVar[str]
 
-    def __init__(self, suite: Suite) -> None:
+    def __init__(self, suite: Suite, root: Path | None = None) -> None:
         self.suite = suite
-        self.root = default_root()
+        self.root = root or default_root()
+
+    @property
+    def image_ref(self) -> str:
+        """The suite's image (a suite whose drivers pull has one: ``config.parse`` refuses it otherwise)."""
+        if self.suite.image is None:
+            raise InvalidArgument(f"bench suite: the {self.type} driver needs an 'image'")
+        return self.suite.image
 
     def prepare(self) -> None:
         """Once, before any timing: fetch the image, build the bundle."""
@@ -129,8 +138,8 @@ class RuncDriver(Driver):
 
     type = "runc"
 
-    def __init__(self, suite: Suite) -> None:
-        super().__init__(suite)
+    def __init__(self, suite: Suite, root: Path | None = None) -> None:
+        super().__init__(suite, root)
         self.bundles = self.root / "bench" / f"{self.type}-bundles"
         self.pidfds: dict[str, int] = {}
 
@@ -192,11 +201,8 @@ class LabkitDriver(Driver):
     type = "labkit"
 
     def prepare(self) -> None:
-        from ..images import pull
-        from ..supervisor import Supervisor
-
         self.supervisor = Supervisor(self.root)
-        self.image = pull(self.suite.image, plain_http=self.suite.plain_http)
+        self.image = pull(self.image_ref, plain_http=self.suite.plain_http, root=self.root)
         self.tasks: dict[str, Task] = {}
 
     def run(self, name: str) -> None:
@@ -216,9 +222,8 @@ class LabkitDriver(Driver):
         self.tasks[name].wait()
 
     def delete(self, name: str) -> None:
-        task = self.tasks.pop(name)
-        task.delete()
-        task.container.delete()
+        self.tasks.pop(name).delete()
+        self.supervisor.container(name).delete()
 
     def cleanup(self, name: str) -> None:
         task = self.tasks.pop(name, None)
@@ -226,7 +231,7 @@ class LabkitDriver(Driver):
             container = self.supervisor.container(name)
         except LabkitError:
             return  # never created, or deleted by the suite
-        if task is not None and task.status() != "stopped":
+        if task is not None and task.status() != Status.STOPPED:
             task.kill(signal.SIGKILL)
             task.wait()
         if task is not None:
@@ -235,26 +240,26 @@ class LabkitDriver(Driver):
 
 
 class LabkitCliDriver(Driver):
-    """The ``labkit`` command as a user types it: a Python start-up per verb, then the same supervisor.
+    """The ``labkit`` command as a user types it: a Python process per verb, then the same supervisor.
 
-    Where the lab's fork server runs for this root (``labkit lab up``), the command runs in its
-    warm child; without one, each verb also pays for importing labkit.
+    Each verb pays for the interpreter's start-up and labkit's imports, and ``labkit run -d``
+    starts a shim per container, as a user's commands do.
     """
 
     type = "labkit-cli"
 
     def _labkit(self, *args: str, check: bool = True) -> str:
-        argv = [str(Path(sys.executable).parent / "labkit"), *args]  # the console script
+        argv = [str(Path(sys.executable).parent / "labkit"), "--root", str(self.root), *args]  # the console script
         if check:
             return _execute(argv)
         subprocess.run(argv, capture_output=True)
         return ""
 
     def prepare(self) -> None:
-        self._labkit("pull", *(["--plain-http"] if self.suite.plain_http else []), self.suite.image)
+        self._labkit("pull", *(["--plain-http"] if self.suite.plain_http else []), self.image_ref)
 
     def run(self, name: str) -> None:
-        self._labkit("run", "-d", self.suite.image, name, "--", *self.suite.args)
+        self._labkit("run", "-d", self.image_ref, name, "--", *self.suite.args)
 
     def pause(self, name: str) -> None:
         self._labkit("tasks", "pause", name)
@@ -287,19 +292,17 @@ class CtrDriver(Driver):
     type = "ctr"
 
     def prepare(self) -> None:
-        from ..lab.containerd import Containerd
-
         self.containerd = Containerd(self.root)
         self.started = self.containerd.pid is None
         self.containerd.start()
-        self.containerd.pull(self.suite.image, plain_http=self.suite.plain_http)
+        self.containerd.pull(self.image_ref, plain_http=self.suite.plain_http)
 
     def close(self) -> None:
         if self.started:
             self.containerd.stop()
 
     def run(self, name: str) -> None:
-        self.containerd.run(self.suite.image, name, *self.suite.args, detach=True)
+        self.containerd.run(self.image_ref, name, *self.suite.args, detach=True)
 
     def pause(self, name: str) -> None:
         self.containerd.ctr("tasks", "pause", name)
@@ -329,6 +332,6 @@ DRIVER_TYPES: dict[str, type[Driver]] = {
 }
 
 
-def make(kind: str, suite: Suite) -> Driver:
-    """The driver called ``kind`` for ``suite``, keeping its state under the lab root."""
-    return DRIVER_TYPES[kind](suite)
+def make(kind: str, suite: Suite, root: Path | None = None) -> Driver:
+    """The driver called ``kind`` for ``suite``, keeping its state under the lab root ``root``."""
+    return DRIVER_TYPES[kind](suite, root)

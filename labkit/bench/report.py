@@ -74,7 +74,7 @@ def table(rows: Sequence[dict[str, Any]]) -> str:
     widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
     numeric = [isinstance(rows[0][c], (int, float)) and not isinstance(rows[0][c], bool) for c in columns]
     return "\n".join("  ".join(cell.rjust(w) if num else cell.ljust(w)
-                               for cell, w, num in zip(line, widths, numeric)).rstrip()
+                               for cell, w, num in zip(line, widths, numeric, strict=True)).rstrip()
                      for line in cells)
 
 
@@ -97,7 +97,7 @@ def plot(results: Sequence[RunResult]) -> Figure:
     commands = list(dict.fromkeys(c for r in results for c in r.commands))
     labels = [f"{r.driver}\n×{r.threads}" for r in results]
     fig, axes = plt.subplots(1, len(commands) + 1, figsize=(3.2 * (len(commands) + 1), 3.6))
-    for ax, command in zip(axes, commands):
+    for ax, command in zip(axes, commands, strict=False):  # one more axis: the rate
         data = [r.durations.get(command, []) for r in results]
         ax.boxplot(data, showfliers=False, widths=0.6)
         for i, values in enumerate(data, start=1):

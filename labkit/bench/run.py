@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..errors import LabkitError
 from .config import DriverSpec, Suite
@@ -70,9 +71,9 @@ def _thread(driver: Driver, result: RunResult, thread: int, lock: threading.Lock
             driver.cleanup(name)
 
 
-def run_driver(suite: Suite, spec: DriverSpec) -> RunResult:
-    """Time ``spec.threads`` threads of ``spec.iterations`` containers each with one driver."""
-    driver = make(spec.type, suite)
+def run_driver(suite: Suite, spec: DriverSpec, root: Path | None = None) -> RunResult:
+    """Time ``spec.threads`` threads of ``spec.iterations`` containers each with one driver, under lab root ``root``."""
+    driver = make(spec.type, suite, root)
     driver.prepare()
     try:
         result = RunResult(spec.type, spec.threads, spec.iterations, suite.commands)
@@ -90,11 +91,12 @@ def run_driver(suite: Suite, spec: DriverSpec) -> RunResult:
     return result
 
 
-def run_suite(suite: Suite, progress: Callable[[DriverSpec], None] | None = None) -> list[RunResult]:
-    """Run every driver of ``suite`` in turn (never two at once: they would time each other)."""
+def run_suite(suite: Suite, progress: Callable[[DriverSpec], None] | None = None,
+              root: Path | None = None) -> list[RunResult]:
+    """Run every driver of ``suite`` in turn (never two at once: they would time each other), under ``root``."""
     results = []
     for spec in suite.drivers:
         if progress:
             progress(spec)
-        results.append(run_driver(suite, spec))
+        results.append(run_driver(suite, spec, root))
     return results

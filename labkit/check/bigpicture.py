@@ -23,7 +23,7 @@ def call_chain(answer: list[str]) -> bool:
     unknown = [w for w in words if w not in CHAIN]
     if unknown:
         return hint(f"{unknown[0]!r} is not one of the parts in the picture: use {', '.join(CHAIN)}")
-    for position, (want, got) in enumerate(zip(CHAIN, words)):
+    for position, (want, got) in enumerate(zip(CHAIN, words, strict=False)):  # lengths compared below
         if want != got:
             return hint(f"place {position + 1} should be {want!r}, not {got!r}: {_WHY[want]}")
     if len(words) != len(CHAIN):

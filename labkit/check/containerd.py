@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..events import Envelope
 from .events import judge_filters
 
 __all__ = ["unpack_filters"]
 
-_AT = datetime(2017, 12, 5, 20, 44, 37, tzinfo=timezone.utc)
+_AT = datetime(2017, 12, 5, 20, 44, 37, tzinfo=UTC)
 _LAYER = "extract-301935615-Dwo2 sha256:bb2462eaf583c2ee680815a0f434c4e30d99c4972fbfa64d89a92e4cbf3859cc"
 
 

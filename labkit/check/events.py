@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..errors import InvalidArgument
 from ..events import TASK_DELETE, TASK_EXIT, TASK_START, Envelope, parse
@@ -10,7 +10,7 @@ from . import hint, passed
 
 __all__ = ["init_exit_filter", "judge_filters"]
 
-_AT = datetime(2017, 12, 5, 20, 44, 37, tzinfo=timezone.utc)
+_AT = datetime(2017, 12, 5, 20, 44, 37, tzinfo=UTC)
 _EXIT = {"pid": 4242, "exit_status": 0, "exited_at": "2017-12-05T20:44:37Z"}
 
 # (envelope, should it match?, the hint when the answer gets it wrong)

@@ -40,7 +40,7 @@ def usage_percent(answer: Callable[[str, str], float | None]) -> bool:
             got = answer(text, container_id)
         except Exception as err:  # the learner's code: any failure becomes a hint
             return hint(f"usage_percent(text, {container_id!r}) raised {type(err).__name__}: {err}")
-        if (got is None) != (wanted is None) or (got is not None and abs(got - wanted) > 1e-6):
+        if (got is None) != (wanted is None) or (got is not None and wanted is not None and abs(got - wanted) > 1e-6):
             if got is not None and container_id == "web" and abs(got - 93.75) < 1e-6:
                 return hint("93.75 is the peak (container_memory_usage_max_bytes); the usage now is "
                             "container_memory_usage_usage_bytes")

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from ..errors import LabkitError
+from ..supervisor import Supervisor
 from . import hint, passed
 
 __all__ = ["hostname_spec", "stops_on_sigterm"]
@@ -40,8 +41,6 @@ def hostname_spec(spec: dict[str, Any]) -> bool:
 
 def stops_on_sigterm(args: list[str], image: str) -> bool:
     """09: ``args`` as a container's PID 1 that exits when sent SIGTERM (and not only on SIGKILL)."""
-    from ..supervisor import Supervisor
-
     container = Supervisor().create_container(f"ex09-{uuid.uuid4().hex[:6]}", image, list(args))
     try:
         task = container.new_task()

@@ -2,13 +2,10 @@
 
 Each module in this package adds one group of sub-commands through its
 ``register(subparsers)`` function; ``COMMANDS`` says which module holds which command.
-``main`` builds the parser of the chosen command only (all of them for ``--help`` or a
-mistyped command), parses the arguments and calls it. Every command starts a Python,
-and start-up is part of every command's cost (the lifecycle bench measures it), so the
-command first offers itself to the lab's fork server (:mod:`.forkserver`), a resident
-labkit with everything imported that forks a copy of itself to run it; without one it
-runs here. For the same reason this module imports argparse only once it is needed,
-and a command module imports the labkit module it drives inside its handler.
+``main`` builds the parser, parses the arguments and calls the chosen command's handler
+with them. The global ``--root DIR`` is handed to every handler as ``args.root`` (``None``:
+the default root, :func:`labkit.paths.default_root`), and each passes it on, as an argument,
+to the labkit objects it uses.
 
 Every failure a user can cause ends as one line on stderr and a non-zero exit:
 a ``LabkitError`` is printed as ``labkit: <message>``, never as a traceback.
@@ -16,75 +13,40 @@ a ``LabkitError`` is printed as ``labkit: <message>``, never as a traceback.
 
 from __future__ import annotations
 
-import os
+import argparse
 import sys
+from pathlib import Path
 
 from ..errors import LabkitError
-from . import forkserver
+from . import bench, containerd, containers, events, images, lab, metrics, run, serve, tasks, unpack
 
-TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (~9 ms); type checkers read it as True
-if TYPE_CHECKING:
-    import argparse
-
-__all__ = ["main", "build_parser"]
-
+__all__ = ["COMMANDS", "build_parser", "main"]
 
 #: command -> the module of ``labkit.cli`` that defines it
 COMMANDS = {
-    "pull": "images", "images": "images", "unpack": "unpack",
-    "run": "run", "containers": "containers", "tasks": "tasks", "events": "events",
-    "metrics": "metrics", "serve": "serve", "containerd": "containerd", "bench": "bench",
-    "lab": "lab", "doctor": "lab",
-}
-_parsers: dict[str | None, argparse.ArgumentParser] = {}
+    "pull": images, "images": images, "unpack": unpack,
+    "run": run, "containers": containers, "tasks": tasks, "events": events,
+    "metrics": metrics, "serve": serve, "containerd": containerd, "bench": bench,
+    "lab": lab, "doctor": lab,
+}  # fmt: skip
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The argument parser: global options plus ``command``'s sub-commands (every command's if unknown).
-
-    Built once per command and kept: the fork server builds them all before it forks.
-    """
-    import argparse
-    import importlib
-    from pathlib import Path
-
-    key = command if command in COMMANDS else None
-    if key in _parsers:
-        return _parsers[key]
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: the global options, then every command's sub-commands."""
     parser = argparse.ArgumentParser(prog="labkit", description="Runtime Lab: a miniature containerd.")
     parser.add_argument("--root", type=Path, help="the lab's state directory (default: $LABKIT_ROOT or /var/lib/labkit)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    modules = [COMMANDS[key]] if key is not None else dict.fromkeys(COMMANDS.values())
-    for module in modules:
-        importlib.import_module(f"{__name__}.{module}").register(subparsers)
-    _parsers[key] = parser
+    for module in dict.fromkeys(COMMANDS.values()):  # each module once, in the table's order
+        module.register(subparsers)
     return parser
 
 
-def _command_word(argv: list[str]) -> str | None:
-    """The first word after the global options: which command to build a parser for."""
-    _, rest = forkserver.split_root(argv)
-    return rest[0] if rest else None
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Run one ``labkit`` command and return its exit status.
-
-    Called as the command itself (no ``argv``: this process's arguments), it runs in the lab's
-    fork server if one serves this lab root, and this process exits with the command's status;
-    given ``argv`` (the fork server's child, a test), it runs here.
-    """
-    if argv is None:
-        argv = sys.argv[1:]
-        served = forkserver.forward(argv)
-        if served is not None:  # done; skip the interpreter's clean-up (~3 ms): this process holds nothing of ours
-            sys.stderr.flush()
-            os._exit(served)
-    args = build_parser(_command_word(argv)).parse_args(argv)
-    if args.root is not None:
-        os.environ["LABKIT_ROOT"] = str(args.root)
+    """Run one ``labkit`` command (``argv``, by default this process's arguments) and return its exit status."""
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        return args.func(args) or 0
+        status: int = args.func(args)
+        return status
     except LabkitError as err:
         print(f"labkit: {err}", file=sys.stderr)
         return 1

@@ -9,7 +9,7 @@ from pathlib import Path
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = subparsers.add_parser("bench", help="time run/pause/resume/stop/delete/wait with labkit, runc, crun, ctr")
     bench.add_argument("file", nargs="?", type=Path, metavar="FILE",
                        help="a suite in YAML (default: the project's bench/lifecycle.yaml, every driver)")
@@ -17,11 +17,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from ..bench import load, report, run_suite
+    from ..bench import load, report, run_suite  # here: PyYAML and matplotlib, which `labkit doctor` must not need
 
     suite = load(args.file)
     print(f"suite {suite.name}: {' '.join(suite.commands)}", file=sys.stderr)
-    results = run_suite(suite, progress=lambda d: print(
+    results = run_suite(suite, root=args.root, progress=lambda d: print(
         f"  {d.type}: {d.threads} thread(s) x {d.iterations} container(s)", file=sys.stderr))
     for result in results:
         for message in result.messages[:3]:

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import argparse
 
+from ..lab.containerd import Containerd
+
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("containerd", help="start, stop or inspect the lab's private containerd")
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", required=True)
     verbs.add_parser("start", help="start it under <lab root>/containerd and print its socket").set_defaults(func=_start)
@@ -24,23 +26,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _start(args: argparse.Namespace) -> int:
-    from ..lab.containerd import Containerd
-
-    print(Containerd().start().address)
+    print(Containerd(args.root).start().address)
     return 0
 
 
 def _stop(args: argparse.Namespace) -> int:
-    from ..lab.containerd import Containerd
-
-    Containerd().stop()
+    Containerd(args.root).stop()
     return 0
 
 
 def _status(args: argparse.Namespace) -> int:
-    from ..lab.containerd import Containerd
-
-    containerd = Containerd()
+    containerd = Containerd(args.root)
     if containerd.pid is None:
         print("stopped")
         return 3  # as `systemctl status` does for a unit that is not running

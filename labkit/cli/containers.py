@@ -9,10 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 
-__all__ = ["register", "print_table"]
+from ..supervisor import Supervisor
+from ._shared import print_table
+
+__all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     containers = subparsers.add_parser("containers", help="list, inspect and delete containers (like `ctr containers`)")
     verbs = containers.add_subparsers(dest="verb", metavar="VERB", required=True)
     verbs.add_parser("ls", help="list containers").set_defaults(func=_ls)
@@ -24,33 +27,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     delete.set_defaults(func=_delete)
 
 
-def print_table(rows: list[tuple[str, ...]]) -> None:
-    """Print rows as ``ctr`` does: columns padded to their widest cell, two spaces apart."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-
-
 def _ls(args: argparse.Namespace) -> int:
-    from ..supervisor import Supervisor
-
     rows = [("CONTAINER", "IMAGE", "RUNTIME")]
-    rows += [(c.id, c.image, c.runtime) for c in Supervisor().containers()]
+    rows += [(c.id, c.image, c.runtime) for c in Supervisor(args.root).containers()]
     print_table(rows)
     return 0
 
 
 def _info(args: argparse.Namespace) -> int:
-    from ..supervisor import Supervisor
-
-    print(json.dumps(Supervisor().container(args.id).info(), indent=4))
+    print(json.dumps(Supervisor(args.root).container(args.id).info(), indent=4))
     return 0
 
 
 def _delete(args: argparse.Namespace) -> int:
-    from ..supervisor import Supervisor
-
-    sup = Supervisor()
-    for id in args.ids:
-        sup.container(id).delete()
+    supervisor = Supervisor(args.root)
+    for container_id in args.ids:
+        supervisor.container(container_id).delete()
     return 0

@@ -11,10 +11,12 @@ import argparse
 import os
 import sys
 
+from ..events import Exchange
+
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("events", help="follow and print events (like `ctr events`)")
     parser.add_argument("--json", action="store_true", help="print one envelope object per line")
     parser.add_argument("filters", nargs="*", metavar="FILTER", help='e.g. topic=="/tasks/exit"')
@@ -22,9 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _events(args: argparse.Namespace) -> int:
-    from ..events import Exchange
-
-    with Exchange().subscribe(*args.filters) as subscription:
+    with Exchange(args.root).subscribe(*args.filters) as subscription:
         try:
             for envelope in subscription:
                 print(envelope.to_json() if args.json else envelope.ctr_line(), flush=True)

@@ -8,13 +8,14 @@ as ``/content/create`` and the image as ``/images/create`` (or ``/images/update`
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # imported by the handlers only, for start-up speed
-    from ..images import Image
+from ..events import Exchange
+from ..images import Image, ImageStore, pull
+from ._shared import print_table
 
-__all__ = ["register", "add_pull_options", "pull_image"]
+__all__ = ["add_pull_options", "pull_image", "register"]
 
 
 def add_pull_options(parser: argparse.ArgumentParser) -> None:
@@ -30,12 +31,9 @@ def add_pull_options(parser: argparse.ArgumentParser) -> None:
 
 def pull_image(args: argparse.Namespace) -> Image:
     """Pull ``args.ref`` with the options of ``add_pull_options``: a bar on a terminal, events published."""
-    from ..events import Exchange
-    from ..images import pull
-
     return pull(
         args.ref, plain_http=args.plain_http, user=_credentials(args.user), platform=args.platform,
-        progress=sys.stderr.isatty(), publish=Exchange().publish,
+        progress=sys.stderr.isatty(), publish=Exchange(args.root).publish, root=args.root,
     )  # fmt: skip
 
 
@@ -46,22 +44,18 @@ def _credentials(user: str | None) -> str | None:
     """
     if user is None or ":" in user:
         return user
-    if sys.stdin.isatty():
-        import getpass
-
-        password = getpass.getpass(f"Password for {user}: ")
-    else:
-        password = sys.stdin.readline().rstrip("\n")
+    tty = sys.stdin.isatty()
+    password = getpass.getpass(f"Password for {user}: ") if tty else sys.stdin.readline().rstrip("\n")
     return f"{user}:{password}"
 
 
-def _add_pull(commands: argparse._SubParsersAction) -> None:
+def _add_pull(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = commands.add_parser("pull", help="fetch an image into the content store and print its digest")
     add_pull_options(parser)
     parser.set_defaults(func=_pull)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _add_pull(subparsers)  # `labkit pull`: an alias of `labkit images pull`
     images = subparsers.add_parser("images", help="pull, list and remove images (like `ctr images`)")
     commands = images.add_subparsers(dest="images_command", metavar="COMMAND", required=True)
@@ -78,23 +72,16 @@ def _pull(args: argparse.Namespace) -> int:
 
 
 def _ls(args: argparse.Namespace) -> int:
-    from ..images import ImageStore
-
     rows = [("REF", "TYPE", "DIGEST", "SIZE", "PLATFORM")]
-    for image in ImageStore().list():
+    for image in ImageStore(args.root).images():
         platform = f"{image.config.get('os', '?')}/{image.config.get('architecture', '?')}"
         rows.append((image.name, image.target.media_type, image.target.digest, _human(image.size), platform))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    print_table(rows)
     return 0
 
 
 def _rm(args: argparse.Namespace) -> int:
-    from ..events import Exchange
-    from ..images import ImageStore
-
-    store, exchange = ImageStore(), Exchange()
+    store, exchange = ImageStore(args.root), Exchange(args.root)
     for name in args.names:
         store.remove(name, publish=exchange.publish)
         print(name)

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import threading
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from .. import cgroups
+from ..supervisor import Supervisor
+from ..timestamps import go_time, now
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # labkit.metrics imports prometheus_client: the handlers import it (see serve_command)
     from ..metrics import Metrics
 
 __all__ = ["register", "add_task_metrics", "DEFAULT_ADDRESS"]
@@ -25,7 +26,7 @@ __all__ = ["register", "add_task_metrics", "DEFAULT_ADDRESS"]
 DEFAULT_ADDRESS = "127.0.0.1:1338"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     metrics = subparsers.add_parser("metrics", help="export the running tasks' metrics for Prometheus")
     verbs = metrics.add_subparsers(dest="verb", metavar="VERB", required=True)
     serve = verbs.add_parser("serve", help="serve Prometheus text at http://ADDRESS/metrics until interrupted")
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.set_defaults(func=serve_command)
 
 
-def add_task_metrics(task_verbs: argparse._SubParsersAction) -> None:
+def add_task_metrics(task_verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``metrics ID`` to the ``tasks`` group's sub-commands (called by ``cli/tasks.py``)."""
     show = task_verbs.add_parser("metrics", help="print a task's cgroup metrics, as `ctr tasks metrics` does")
     show.add_argument("id", metavar="ID", help="the container id of a running task")
@@ -42,9 +43,9 @@ def add_task_metrics(task_verbs: argparse._SubParsersAction) -> None:
 
 
 def serve_command(args: argparse.Namespace) -> int:
-    from .. import metrics
+    from .. import metrics  # here: prometheus_client, which `labkit doctor` must not need
 
-    address, stop = metrics.serve(args.address)
+    address, stop = metrics.serve(args.address, lambda: metrics.running(Supervisor(args.root)))
     print(f"serving metrics at http://{address}/metrics", flush=True)
     try:
         threading.Event().wait()
@@ -55,7 +56,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
 def _rows(m: Metrics) -> list[tuple[str, object]]:
     """The rows ``ctr tasks metrics`` prints, named as it names them for this host's cgroup version."""
-    c, limit = m.cgroup, lambda value: "max" if value is None else value  # noqa: E731
+    c, limit = m.cgroup, lambda value: "max" if value is None else value
     if cgroups.version() == 2:  # ctr: printCgroup2MetricsTable
         return [("pids.current", c.pids_current), ("pids.limit", limit(c.pids_limit)),
                 ("cpu.usage_usec", c.cpu_usage_ns // 1000), ("cpu.user_usec", m.cpu_user_ns // 1000),
@@ -70,13 +71,12 @@ def _rows(m: Metrics) -> list[tuple[str, object]]:
 
 
 def task_metrics_command(args: argparse.Namespace) -> int:
-    from .. import metrics
+    from .. import metrics  # here: prometheus_client (see serve_command)
 
     m = metrics.read(args.id)
     rows = _rows(m)
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f +0000 UTC")
     width = max(len(m.container_id), 2)
-    print(f"{'ID':<{width}}    TIMESTAMP\n{m.container_id:<{width}}    {now}\n")
+    print(f"{'ID':<{width}}    TIMESTAMP\n{m.container_id:<{width}}    {go_time(now())}\n")
     width = max(len(name) for name, _ in rows)
     print(f"{'METRIC':<{width}}    VALUE")
     for name, value in rows:

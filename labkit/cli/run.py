@@ -16,24 +16,24 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from typing import TYPE_CHECKING
 
+from ..errors import FailedPrecondition, InvalidArgument, NotFound
+from ..runtime import RUNTIMES
+from ..supervisor import Container, Supervisor
+from ..task import Status, Task
+from ._shared import command_args
 from .images import add_pull_options, pull_image
-
-if TYPE_CHECKING:
-    from ..supervisor import Container
-    from ..task import Task
 
 __all__ = ["register"]
 
 _PROXIED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = subparsers.add_parser("run", help="run a container from an image (like `ctr run`)")
     run.add_argument("--rm", action="store_true", help="remove the container when its task has exited")
     run.add_argument("-d", "--detach", action="store_true", help="return once the task has started")
-    run.add_argument("--runtime", choices=("runc", "crun"), default="runc", help="the OCI runtime (default runc)")
+    run.add_argument("--runtime", choices=RUNTIMES, default="runc", help="the OCI runtime (default runc)")
     run.add_argument("--snapshotter", choices=("overlay", "native"), help="default overlay (native without root)")
     add_pull_options(run)  # the image is pulled first if it is not in the store
     run.add_argument("id", metavar="ID", help="container id")
@@ -42,13 +42,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..errors import InvalidArgument, NotFound
-    from ..supervisor import Supervisor
-
     if args.rm and args.detach:
         raise InvalidArgument("--rm and --detach cannot be used together")
-    command = args.args[1:] if args.args[:1] == ["--"] else args.args
-    sup = Supervisor()
+    command = command_args(args.args)
+    sup = Supervisor(args.root)
     try:
         image = sup.image(args.ref)
     except NotFound:
@@ -71,8 +68,6 @@ def _foreground(container: Container) -> int:
     The signal handlers go in before the task starts: a Ctrl-C that comes while the runtime is
     still creating it is kept, and passed on as soon as there is a process to receive it.
     """
-    from ..errors import FailedPrecondition
-
     task: Task | None = None
     early: list[int] = []
 
@@ -95,7 +90,7 @@ def _foreground(container: Container) -> int:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
         if task is not None:
-            if task.status() != "stopped":  # we were interrupted: do not leave it running
+            if task.status() != Status.STOPPED:  # we were interrupted: do not leave it running
                 task.kill(signal.SIGKILL)
                 task.wait()
             task.delete()

@@ -21,19 +21,19 @@ from pathlib import Path
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("serve", help="serve containerd's gRPC API (events, containers, tasks) for ctr")
     parser.add_argument("--address", type=Path, help="the unix socket to listen on (default: <lab root>/labkit.sock)")
     parser.set_defaults(func=_serve)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from ..api.server import default_address, serve
+    from ..api.server import default_address, serve  # here: grpc and containerd's stubs load with it
 
-    address = args.address or default_address()
+    address = args.address or default_address(args.root)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    server = serve(address)
+    server = serve(address, args.root)
     print(f"labkit: serving containerd's API on unix://{address}", flush=True)
     try:
         stop.wait()

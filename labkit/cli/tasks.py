@@ -12,21 +12,26 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from collections.abc import Callable
 
-from .containers import print_table
+from ..errors import InvalidArgument, NotFound
+from ..supervisor import Supervisor
+from ..task import Task
+from ._shared import command_args, print_table
 from .metrics import add_task_metrics
 
 __all__ = ["register"]
 
 
-def _with_id(verbs: argparse._SubParsersAction, name: str, help: str, func: object) -> argparse.ArgumentParser:
-    parser = verbs.add_parser(name, help=help)
+def _with_id(verbs: argparse._SubParsersAction[argparse.ArgumentParser], name: str, description: str,
+             func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+    parser = verbs.add_parser(name, help=description)
     parser.add_argument("id", metavar="ID", help="container id")
     parser.set_defaults(func=func)
     return parser
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tasks = subparsers.add_parser("tasks", help="manage the containers' running tasks (like `ctr tasks`)")
     verbs = tasks.add_subparsers(dest="verb", metavar="VERB", required=True)
     verbs.add_parser("ls", help="list tasks: id, pid, status").set_defaults(func=_ls)
@@ -45,15 +50,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_task_metrics(verbs)
 
 
-def _task(id: str):  # -> labkit.task.Task
-    from ..supervisor import Supervisor
+def _task(args: argparse.Namespace) -> Task:
+    """The task of the container named on the command line, found again from its records."""
+    return Supervisor(args.root).container(args.id).task()
 
-    return Supervisor().container(id).task()
 
-
-def _signal(value: str) -> int:
-    from ..errors import InvalidArgument
-
+def _signal_number(value: str) -> int:
+    """A signal given by name (``KILL``, ``SIGKILL``) or number."""
     name = value.upper()
     try:
         return int(value) if value.isdigit() else signal.Signals[name if name.startswith("SIG") else "SIG" + name]
@@ -62,11 +65,8 @@ def _signal(value: str) -> int:
 
 
 def _ls(args: argparse.Namespace) -> int:
-    from ..errors import NotFound
-    from ..supervisor import Supervisor
-
     rows = [("TASK", "PID", "STATUS")]
-    for container in Supervisor().containers():
+    for container in Supervisor(args.root).containers():
         try:
             task = container.task()
         except NotFound:
@@ -77,36 +77,34 @@ def _ls(args: argparse.Namespace) -> int:
 
 
 def _ps(args: argparse.Namespace) -> int:
-    print_table([("PID",), *((str(pid),) for pid in _task(args.id).pids())])
+    print_table([("PID",), *((str(pid),) for pid in _task(args).pids())])
     return 0
 
 
 def _pause(args: argparse.Namespace) -> int:
-    _task(args.id).pause()
+    _task(args).pause()
     return 0
 
 
 def _resume(args: argparse.Namespace) -> int:
-    _task(args.id).resume()
+    _task(args).resume()
     return 0
 
 
 def _kill(args: argparse.Namespace) -> int:
-    task = _task(args.id)
+    task = _task(args)
     if args.exec_id:
-        task.process(args.exec_id).kill(_signal(args.signal))
+        task.process(args.exec_id).kill(_signal_number(args.signal))
     else:
-        task.kill(_signal(args.signal), all=args.all)
+        task.kill(_signal_number(args.signal), all_processes=args.all)
     return 0
 
 
 def _exec(args: argparse.Namespace) -> int:
-    from ..errors import InvalidArgument
-
-    command = args.args[1:] if args.args[:1] == ["--"] else args.args
+    command = command_args(args.args)
     if not command:
         raise InvalidArgument("exec needs a command: labkit tasks exec --exec-id NAME ID -- ARGS...")
-    process = _task(args.id).exec(args.exec_id, command)
+    process = _task(args).exec(args.exec_id, command)
     if args.detach:
         process.start()
         return 0
@@ -117,5 +115,5 @@ def _exec(args: argparse.Namespace) -> int:
 
 
 def _delete(args: argparse.Namespace) -> int:
-    _task(args.id).delete()
+    _task(args).delete()
     return 0

@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..snapshots import apply_layers, chain_ids
 from .images import add_pull_options, pull_image
 
 __all__ = ["register"]
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("unpack", help="pull an image and unpack its layers into a directory")
     add_pull_options(parser)
     parser.add_argument("dir", metavar="DIR", type=Path, help="an empty or new directory for the root filesystem")
@@ -23,8 +24,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _unpack(args: argparse.Namespace) -> int:
-    from ..snapshots import apply_layers, chain_ids
-
     image = pull_image(args)
     apply_layers(image, args.dir)
     top = chain_ids(image.config["rootfs"]["diff_ids"])[-1]

@@ -8,6 +8,8 @@ once kubelet talks CRI to containerd instead of driving a whole engine.
 
 from __future__ import annotations
 
+import itertools
+
 import graphviz
 
 from ._style import COLORS, digraph
@@ -88,7 +90,7 @@ def cri_chain() -> graphviz.Digraph:
     )
     for name, label, kind, _ in steps:
         _node(graph, name, label, kind)
-    for (caller, _, _, call), (callee, _, _, _) in zip(steps, steps[1:]):
+    for (caller, _, _, call), (callee, _, _, _) in itertools.pairwise(steps):
         graph.edge(caller, callee, label=call)
     return graph
 
@@ -105,7 +107,7 @@ def course_map() -> graphviz.Digraph:
             for stem, title in notebooks:
                 cluster.node(stem, f"{stem[:2]} · {title}")
     # Each part is a column read downwards; a dashed edge leads on to the next part's top.
-    for (stem, _, part), (following, _, next_part) in zip(COURSE, COURSE[1:]):
+    for (stem, _, part), (following, _, next_part) in itertools.pairwise(COURSE):
         if part == next_part:
             graph.edge(stem, following)
         else:

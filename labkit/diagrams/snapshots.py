@@ -34,7 +34,7 @@ def _label(info: Info) -> str:
 def snapshot_chain(snapshotter: Snapshotter) -> graphviz.Digraph:
     """Every snapshot of ``snapshotter``, each pointing at its parent (bottom: the base layer)."""
     graph = digraph("snapshots", rankdir="BT")
-    for info in snapshotter.list():
+    for info in snapshotter.walk():
         style = "rounded,filled" if info.kind == "committed" else "rounded,filled,dashed"
         fill = COLORS["data"] if info.kind == "committed" else "white"
         graph.node(f"s{info.id}", _label(info), style=style, fillcolor=fill)
@@ -47,7 +47,7 @@ def overlay_mount(snapshotter: Snapshotter, key: str, target: str = "rootfs") ->
     """The overlay mount of the active snapshot ``key``: lowerdirs, upperdir and workdir → ``target``."""
     (mount,) = snapshotter.mounts(key)
     options = dict(option.split("=", 1) for option in mount.options if "=" in option)
-    names = {str(Path(snapshotter.root, "snapshots", str(i.id), "fs")): i for i in snapshotter.list()}
+    names = {str(Path(snapshotter.root, "snapshots", str(i.id), "fs")): i for i in snapshotter.walk()}
 
     def where(path: str) -> str:
         info = names.get(path)

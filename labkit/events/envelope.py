@@ -17,12 +17,14 @@ An envelope has two text forms:
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from ..errors import InvalidArgument
+from ..identifiers import is_valid
+from ..timestamps import go_time, rfc3339
 
 __all__ = [
     "Envelope",
@@ -47,10 +49,15 @@ __all__ = [
     "SNAPSHOT_PREPARE",
     "SNAPSHOT_COMMIT",
     "SNAPSHOT_REMOVE",
+    "Publisher",
     "validate_topic",
     "rfc3339",
     "go_time",
 ]
+
+#: What publishes one event, ``publish(topic, payload)``: ``Exchange.publish``, ``Supervisor.publish``,
+#: or a list's ``append`` wrapped by a test. What it returns (an ``Envelope``, or nothing) is not used.
+Publisher = Callable[[str, dict[str, Any]], object]
 
 TASK_CREATE = "/tasks/create"
 TASK_START = "/tasks/start"
@@ -99,32 +106,14 @@ TOPICS: dict[str, tuple[str, ...]] = {
     SNAPSHOT_REMOVE: ("key",),
 }
 
-# containerd, identifiers/validate.go: each topic component is an identifier.
-_IDENTIFIER = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
-
-
 def validate_topic(topic: str) -> str:
     """Check a topic as containerd's exchange does (``events/exchange``: validateTopic)."""
     if not topic.startswith("/") or len(topic) == 1:
         raise InvalidArgument(f"event topic {topic!r} must start with '/' and have at least one component")
     for component in topic[1:].split("/"):
-        if not _IDENTIFIER.fullmatch(component) or len(component) > 76:
+        if not is_valid(component):  # each component is an identifier (labkit.identifiers)
             raise InvalidArgument(f"event topic {topic!r}: component {component!r} is not an identifier")
     return topic
-
-
-def rfc3339(moment: datetime) -> str:
-    """A UTC time as Go's RFC 3339 with fraction (``2017-12-05T20:44:37.131045Z``), zeros trimmed."""
-    utc = moment.astimezone(timezone.utc)
-    fraction = f".{utc.microsecond:06d}".rstrip("0").rstrip(".")
-    return utc.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"
-
-
-def go_time(moment: datetime) -> str:
-    """A UTC time as Go's ``time.Time.String()`` prints it: ``2017-12-05 20:44:37.131045 +0000 UTC``."""
-    utc = moment.astimezone(timezone.utc)
-    fraction = f".{utc.microsecond:06d}".rstrip("0").rstrip(".")
-    return utc.strftime("%Y-%m-%d %H:%M:%S") + fraction + " +0000 UTC"
 
 
 def _omitempty(value: Any) -> Any:
@@ -155,8 +144,8 @@ class Envelope:
         payload. Strings are present when non-empty; numbers and booleans print as text.
         """
         if path in (["topic"], ["namespace"]):
-            value = getattr(self, path[0])
-            return value, bool(value)
+            name: str = getattr(self, path[0])
+            return name, bool(name)
         if len(path) < 2 or path[0] != "event":
             return "", False
         value: Any = self.event

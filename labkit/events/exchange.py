@@ -26,7 +26,8 @@ from typing import Any
 
 from ..errors import InvalidArgument
 from ..paths import NAMESPACE, default_root
-from .envelope import TOPICS, Envelope, rfc3339, validate_topic
+from ..timestamps import rfc3339
+from .envelope import TOPICS, Envelope, validate_topic
 from .filters import Filter, parse
 from .journal import Journal, Tail
 

@@ -95,7 +95,7 @@ class _Parser:
 
     def peek(self) -> str:
         """Skip blanks (as containerd's scanner does) and return the next character, or ''."""
-        self.pos = _SPACE.match(self.text, self.pos).end()
+        self.pos += len(self.text[self.pos :]) - len(self.text[self.pos :].lstrip())
         return self.text[self.pos : self.pos + 1]
 
     def selectors(self) -> tuple[Selector, ...]:

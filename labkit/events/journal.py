@@ -13,9 +13,8 @@ envelopes to one file and every subscriber follows that file, as ``tail -f`` doe
   Only complete lines are handed out: a line still being written stays in the buffer
   until its newline arrives, so nothing is lost or read twice.
 
-Measured on the lab's machine (2 cores): a publish takes about 30 µs; a subscriber in
-another process wakes about 0.3 ms after the write (median; a few ms at worst); a
-subscriber waiting with nothing to read uses no CPU (tests/events/test_event_exchange.py).
+So a subscriber in another process wakes as soon as a line is written, and one waiting
+with nothing to read uses no CPU (tests/events/test_event_exchange.py checks both).
 """
 
 from __future__ import annotations
@@ -27,11 +26,11 @@ import os
 import select
 import weakref
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from ..errors import DataCorrupted, PermissionDenied, Unavailable
+from ..timestamps import now
 from .envelope import Envelope
 
 __all__ = ["Journal", "Tail"]
@@ -60,7 +59,7 @@ class Journal:
         fd = self._open(os.O_WRONLY | os.O_APPEND)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            envelope = Envelope(datetime.now(timezone.utc), namespace, topic, event)
+            envelope = Envelope(now(), namespace, topic, event)
             data = (envelope.to_json() + "\n").encode()
             while data:
                 data = data[os.write(fd, data) :]
@@ -135,7 +134,7 @@ class Tail:
         poller = select.poll()
         poller.register(self._inotify, select.POLLIN)
         poller.register(self._wake_r, select.POLLIN)
-        poller.poll(None if timeout is None else max(0, math.ceil(timeout * 1000)))  # milliseconds
+        poller.poll(None if timeout is None else max(0, math.ceil(timeout * 1000)))  # poll(2)'s unit: 1/1000 s
         for fd in (self._inotify, self._wake_r):  # drain, so the next poll sleeps again
             try:
                 while os.read(fd, 4096):

@@ -134,9 +134,8 @@ def _network() -> Iterator[str]:
     links = _run(["ip", "-o", "link", "show"]).stdout.splitlines()
     names = [line.split(":")[1].strip().split("@")[0] for line in links if ":" in line]
     for name in names:
-        if name.startswith(VETH_PREFIX) or name == BRIDGE:
-            if _run(["ip", "link", "delete", name]).returncode == 0:
-                yield f"deleted network interface {name}"
+        if (name.startswith(VETH_PREFIX) or name == BRIDGE) and _run(["ip", "link", "delete", name]).returncode == 0:
+            yield f"deleted network interface {name}"
 
 
 def _records(root: Path) -> Iterator[str]:
@@ -151,7 +150,7 @@ def _uncommitted_snapshots(root: Path) -> Iterator[str]:
         if not (root / "snapshots" / name).is_dir():
             continue
         snapshotter = snapshots.get(name, root)
-        for info in snapshotter.list():
+        for info in snapshotter.walk():
             if info.kind != "committed":
                 snapshotter.remove(info.name)
                 yield f"removed {info.kind} {name} snapshot {info.name}"

@@ -113,8 +113,8 @@ class Containerd:
         """``ctr images pull``: fetch and unpack an image (``--plain-http`` for the lab registry)."""
         self.ctr("images", "pull", *(["--plain-http"] if plain_http else []), ref)
 
-    def run(self, ref: str, id: str, *args: str, detach: bool = False) -> subprocess.CompletedProcess[str]:
-        """``ctr run``: run a pulled image as container ``id``; return ctr's exit status and output.
+    def run(self, ref: str, container_id: str, *args: str, detach: bool = False) -> subprocess.CompletedProcess[str]:
+        """``ctr run``: run a pulled image as container ``container_id``; return ctr's exit status and output.
 
         In the foreground ctr exits with the container's exit status and the container
         is removed afterwards (``--rm``), as ``labkit run --rm`` does; ``detach`` leaves
@@ -126,11 +126,11 @@ class Containerd:
         options = [
             "--detach" if detach else "--rm",
             "--seccomp",
-            "--cgroup", f"/{CGROUP_PARENT}/containerd-{id}",
+            "--cgroup", f"/{CGROUP_PARENT}/containerd-{container_id}",
             "--runc-root", str(self.dir / "runc"),
             "--fifo-dir", str(self.dir / "fifo"),
         ]
-        return self.ctr("run", *options, ref, id, *args, check=detach)
+        return self.ctr("run", *options, ref, container_id, *args, check=detach)
 
     def __enter__(self) -> Containerd:
         return self.start()

@@ -1,6 +1,6 @@
 """The lab's daemons: processes that outlive the command that started them, found again by a pid file.
 
-The lab's registry and its fork server (``labkit.cli.forkserver``) each run detached, in a
+The lab's registry and its private containerd (``labkit.lab.containerd``) each run detached, in a
 session of their own, so that the command or notebook that started them can exit, and a
 terminal's Ctrl-C does not reach them. A pid file in the lab root lets ``labkit lab down`` stop
 exactly that process; since the kernel reuses pids, a pid counts only while the process's

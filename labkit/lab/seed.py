@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from . import builder
-from .builder import BuiltImage, BuiltIndex, Entry
+from .. import builder
+from ..builder import BuiltImage, BuiltIndex, Entry
 
 __all__ = ["SeedImage", "seed_images", "seed", "host_platform"]
 

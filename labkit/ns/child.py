@@ -51,7 +51,7 @@ def _pickled_exception(err: BaseException) -> bytes:
     """``err`` pickled to cross back to the parent (as a RuntimeError if it cannot be pickled)."""
     try:
         return pickle.dumps(err)
-    except Exception:  # noqa: BLE001 - e.g. an exception holding an open file
+    except Exception:  # e.g. an exception holding an open file
         return pickle.dumps(RuntimeError(repr(err)))
 
 
@@ -73,6 +73,7 @@ class Child:
 
     def _start(self) -> None:
         """Let the function run: it waits for this, so that the parent can first set maps, cgroups, ..."""
+        assert self._go is not None, "started once only"
         os.write(self._go, b"1")
         os.close(self._go)
         self._go = None
@@ -140,7 +141,7 @@ def _child_main(fn: Callable[[], object], flags: int, join: int | None,
         # the caller's whole heap into the child (charged to the child's cgroup, if it has one).
         gc.freeze()
         # Our own streams on file descriptors 1 and 2, never the caller's (a notebook kernel's, with its buffers).
-        sys.stdout = sys.stderr = open(1, "w", buffering=1, closefd=False)
+        sys.stdout = sys.stderr = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115 — our streams for the rest of this process
         entered = _join(join) if join is not None else 0
         unshare(flags)
         if flags & CLONE_NEWNS:
@@ -168,7 +169,7 @@ def _child_main(fn: Callable[[], object], flags: int, join: int | None,
             os.close(out)
         fn()
         status = 0
-    except BaseException as err:  # noqa: BLE001 - a forked child must never return to the caller's code
+    except BaseException as err:  # a forked child must never return to the caller's code
         if reported:
             traceback.print_exc()
         else:
@@ -234,7 +235,7 @@ def run(fn: Callable[[], T], **options: Any) -> T:
     def send_result() -> None:
         try:
             payload = b"=" + pickle.dumps(fn())
-        except BaseException as err:  # noqa: BLE001 - it is re-raised in the parent
+        except BaseException as err:  # it is re-raised in the parent
             payload = b"!" + _pickled_exception(err)
         with os.fdopen(result_w, "wb") as out:
             out.write(payload)

@@ -95,7 +95,7 @@ class Authorizer:
 
     def _fetch_token(self, challenge: Challenge, scope: str) -> tuple[str, float]:
         """Steps 3 and 4: ask the token server at ``realm`` for a token for ``service`` and ``scope``."""
-        params = {key: challenge.params[key] for key in ("service", "scope") if key in challenge.params}
+        params: dict[str, str] = {key: challenge.params[key] for key in ("service", "scope") if key in challenge.params}
         if scope:
             params["scope"] = scope
         headers = {"Authorization": _basic(*self.credentials)} if self.credentials else {}

@@ -15,7 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InvalidArgument
-from ._base import Publish, Snapshotter
+from ..events import Publisher
+from ._base import Snapshotter
 from ._metadata import Info, Kind
 from .mount import Mount, mount_all, unmount
 from .native import Native
@@ -29,7 +30,6 @@ __all__ = [
     "Overlay",
     "Info",
     "Kind",
-    "Publish",
     "Mount",
     "mount_all",
     "unmount",
@@ -41,7 +41,7 @@ __all__ = [
 _SNAPSHOTTERS: dict[str, type[Snapshotter]] = {"native": Native, "overlay": Overlay}
 
 
-def get(name: str = "overlay", root: Path | None = None, publish: Publish | None = None) -> Snapshotter:
+def get(name: str = "overlay", root: Path | None = None, publish: Publisher | None = None) -> Snapshotter:
     """The snapshotter called ``name`` ("overlay" or "native") over the lab root ``root``."""
     if name not in _SNAPSHOTTERS:
         raise InvalidArgument(f"unknown snapshotter {name!r} (choose from {', '.join(_SNAPSHOTTERS)})")

@@ -15,19 +15,16 @@ Subclasses say how a snapshot's files are made (``_populate``) and mounted (``_m
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..errors import AlreadyExists, FailedPrecondition, NotFound
+from ..events import Publisher
 from ..paths import default_root
 from ._metadata import Info, Kind, Records
 from .mount import Mount
 
-__all__ = ["Snapshotter", "Publish"]
-
-#: the supervisor's event publisher: ``publish(topic, payload)``
-Publish = Callable[[str, dict], None]
+__all__ = ["Snapshotter"]
 
 
 class Snapshotter:
@@ -35,7 +32,7 @@ class Snapshotter:
 
     name: ClassVar[str]
 
-    def __init__(self, root: Path | None = None, publish: Publish | None = None) -> None:
+    def __init__(self, root: Path | None = None, publish: Publisher | None = None) -> None:
         self.root = (root or default_root()) / "snapshots" / self.name
         self._records = Records(self.root)
         self._publish = publish
@@ -83,7 +80,7 @@ class Snapshotter:
         """The record of one snapshot (NotFound if there is none)."""
         return self._get(self._records.read(), key)
 
-    def list(self) -> list[Info]:
+    def walk(self) -> list[Info]:
         """Every snapshot, oldest first."""
         return sorted(self._records.read().values(), key=lambda info: info.id)
 
@@ -135,6 +132,6 @@ class Snapshotter:
             chain.append(info)
         return chain
 
-    def _emit(self, topic: str, payload: dict) -> None:
+    def _emit(self, topic: str, payload: dict[str, Any]) -> None:
         if self._publish is not None:
             self._publish(topic, payload)

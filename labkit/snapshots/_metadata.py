@@ -14,9 +14,10 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
+
+from ..timestamps import now, rfc3339
 
 __all__ = ["Kind", "Info", "Records"]
 
@@ -65,6 +66,5 @@ class Records:
     def new(records: dict[str, Info], name: str, kind: Kind, parent: str | None) -> Info:
         """Add a record with the next free directory number."""
         number = max((info.id for info in records.values()), default=0) + 1
-        created = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-        records[name] = Info(name, kind, parent, created, number)
+        records[name] = Info(name, kind, parent, rfc3339(now()), number)
         return records[name]

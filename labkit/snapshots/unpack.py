@@ -39,7 +39,7 @@ def _layers(image: Any) -> list[tuple[Path, str, str]]:
     diff_ids = image.config["rootfs"]["diff_ids"]
     if not image.layers or len(diff_ids) != len(image.layers):
         raise InvalidArgument(f"image has {len(image.layers)} layers but its config lists {len(diff_ids)} DiffIDs")
-    return [(image.store.path(layer.digest), layer.media_type, diff_id) for layer, diff_id in zip(image.layers, diff_ids)]
+    return [(image.store.path(layer.digest), layer.media_type, diff_id) for layer, diff_id in zip(image.layers, diff_ids, strict=True)]
 
 
 def _apply_into(mounts: list[Mount], blob: Path, media_type: str, diff_id: str) -> None:
@@ -60,7 +60,7 @@ def _apply_into(mounts: list[Mount], blob: Path, media_type: str, diff_id: str) 
 def unpack(image: Any, snapshotter: Snapshotter) -> str:
     """Unpack ``image`` (``layers``, ``config``, ``store``) into ``snapshotter``; return the top ChainID."""
     parent: str | None = None
-    for (blob, media_type, diff_id), chain_id in zip(_layers(image), chain_ids(image.config["rootfs"]["diff_ids"])):
+    for (blob, media_type, diff_id), chain_id in zip(_layers(image), chain_ids(image.config["rootfs"]["diff_ids"]), strict=True):
         try:
             snapshotter.stat(chain_id)
         except NotFound:

@@ -44,7 +44,13 @@ class EventLog(widgets.VBox):
 
     @property
     def envelopes(self) -> list[Envelope]:
+        """The envelopes shown, oldest first."""
         return list(self._shown)
+
+    @property
+    def following(self) -> bool:
+        """Whether the log's thread still follows its subscription (False once :meth:`stop` returned)."""
+        return self._thread.is_alive()
 
     def _follow(self) -> None:
         for envelope in self._subscription:  # ends when the subscription is closed

@@ -47,23 +47,23 @@ def layer_changes(image: Any) -> list[Change]:
     changes: list[Change] = []
     for n, layer in enumerate(image.layers):
         written: set[str] = set()
-        with open_layer(image.store.path(layer.digest), layer.media_type) as stream:
-            with tarfile.open(fileobj=stream, mode="r|") as tar:
-                for member in tar:
-                    directory, base = posixpath.split(_clean(member.name))
-                    if base == OPAQUE:
-                        gone = [p for p in _under(present, directory) if p not in written]
-                    elif base.startswith(WHITEOUT_PREFIX):
-                        path = posixpath.join(directory, base.removeprefix(WHITEOUT_PREFIX))
-                        gone = [path, *_under(present, path)] if path in present else []
-                    else:
-                        path = posixpath.join(directory, base)
-                        changes.append(Change(n, path, "changed" if path in present else "added"))
-                        present.add(path)
-                        written.add(path)
-                        continue
-                    changes.extend(Change(n, path, "deleted") for path in gone)
-                    present.difference_update(gone)
+        with (open_layer(image.store.path(layer.digest), layer.media_type) as stream,
+              tarfile.open(fileobj=stream, mode="r|") as tar):
+            for member in tar:
+                directory, base = posixpath.split(_clean(member.name))
+                if base == OPAQUE:
+                    gone = [p for p in _under(present, directory) if p not in written]
+                elif base.startswith(WHITEOUT_PREFIX):
+                    path = posixpath.join(directory, base.removeprefix(WHITEOUT_PREFIX))
+                    gone = [path, *_under(present, path)] if path in present else []
+                else:
+                    path = posixpath.join(directory, base)
+                    changes.append(Change(n, path, "changed" if path in present else "added"))
+                    present.add(path)
+                    written.add(path)
+                    continue
+                changes.extend(Change(n, path, "deleted") for path in gone)
+                present.difference_update(gone)
     return changes
 
 

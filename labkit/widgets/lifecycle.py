@@ -41,14 +41,17 @@ class LifecyclePanel(widgets.VBox):
         sup = container.supervisor
         filters = (f"event.container_id=={container.id}", f"event.id=={container.id}", f"event.key=={container.id}")
         self.events = EventLog(sup.subscribe(*filters))
-        self._buttons = {verb: widgets.Button(description=verb) for verb in VERBS}
-        for verb, button in self._buttons.items():
+        #: one button per verb; a button the state forbids is disabled
+        self.buttons = {verb: widgets.Button(description=verb) for verb in VERBS}
+        for verb, button in self.buttons.items():
             button.on_click(lambda _button, verb=verb: self.press(verb))
-        self._signal = widgets.Dropdown(options=["SIGTERM", "SIGKILL"], value="SIGTERM", layout={"width": "110px"})
-        self._picture = widgets.HTML()
+        #: the signal ``kill`` sends
+        self.signal = widgets.Dropdown(options=["SIGTERM", "SIGKILL"], value="SIGTERM", layout={"width": "110px"})
+        #: the state machine (:func:`labkit.diagrams.lifecycle.task_states`) with the current state lit, as SVG
+        self.picture = widgets.HTML()
         self._message = widgets.HTML()
         self._watch = sup.subscribe(*filters)
-        super().__init__([widgets.HBox([*self._buttons.values(), self._signal]), self._picture, self._message,
+        super().__init__([widgets.HBox([*self.buttons.values(), self.signal]), self.picture, self._message,
                           self.events])
         self._refresh()
         self._thread = threading.Thread(target=self._follow, name="labkit-lifecycle", daemon=True)
@@ -82,8 +85,7 @@ class LifecyclePanel(widgets.VBox):
 
     def _do(self, verb: str) -> str:
         if verb == "create":
-            task = self.container.new_task()
-            return f"created: pid {task.pid} waits on exec.fifo"
+            return f"created: pid {self.container.new_task().pid} waits on exec.fifo"
         task: Task = self.container.task()
         if verb == "exec":
             self._execs += 1
@@ -94,8 +96,8 @@ class LifecyclePanel(widgets.VBox):
             process.delete()
             return f"exec {' '.join(self.exec_args)} → exit {status}\n{output}"
         if verb == "kill":
-            task.kill(signal.Signals[self._signal.value])
-            return f"sent {self._signal.value}"
+            task.kill(signal.Signals[self.signal.value])
+            return f"sent {self.signal.value}"
         if verb == "delete":
             return f"deleted: exit status {task.delete()['exit_status']}"
         getattr(task, verb)()
@@ -103,9 +105,9 @@ class LifecyclePanel(widgets.VBox):
 
     def _refresh(self) -> None:
         state, allowed = self.state, self.allowed()
-        for verb, button in self._buttons.items():
+        for verb, button in self.buttons.items():
             button.disabled = verb not in allowed
-        self._picture.value = task_states(state).pipe(format="svg").decode()
+        self.picture.value = task_states(state).pipe(format="svg").decode()
 
     def _follow(self) -> None:
         for _envelope in self._watch:  # ends when stop() closes the subscription

@@ -69,7 +69,7 @@ class SideBySide(widgets.HTML):
     @property
     def received(self) -> dict[str, list[Envelope]]:
         """Each side's title -> the envelopes it received, in order."""
-        return {title: list(got) for title, got in zip(self.titles, self._received)}
+        return {title: list(got) for title, got in zip(self.titles, self._received, strict=True)}
 
     @property
     def topics(self) -> dict[str, list[str]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.lab import protos
+from labkit.api import protos
 
 
 @pytest.fixture(scope="session", autouse=True)

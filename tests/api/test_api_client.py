@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+from waiting import oom_probe, probe_name, subscribed
 
 from labkit.api.client import Client
 from labkit.errors import Unavailable
@@ -16,13 +17,12 @@ pytestmark = [pytest.mark.root, pytest.mark.registry, pytest.mark.tool("containe
 RUN_RM = ["/snapshot/prepare", "/containers/create", "/tasks/create", "/tasks/start", "/tasks/exit",
           "/tasks/delete", "/snapshot/remove", "/containers/delete"]
 
-SUBSCRIBED = 0.3  # seconds for a Subscribe call to reach the server before events are made
 
 
 def test_receives_the_lifecycle_of_ctr_run(containerd, registry: str) -> None:
     with Client(containerd.address).wait_ready() as client:
         subscription = client.subscribe('topic~="^/(tasks|containers)/"', "event.key==cl-run")
-        time.sleep(SUBSCRIBED)
+        subscribed(oom_probe(client.publish), probe_name(subscription))
         containerd.run(f"{registry}/lab/busybox:latest", "cl-run", "sh", "-c", "exit 7")
         received = [subscription.recv(timeout=5) for _ in RUN_RM]
         subscription.close()
@@ -37,7 +37,7 @@ def test_receives_the_lifecycle_of_ctr_run(containerd, registry: str) -> None:
 def test_a_loop_over_the_subscription_ends_when_it_is_closed(containerd) -> None:
     with Client(containerd.address) as client:
         subscription = client.subscribe('topic=="/tasks/oom"')
-        time.sleep(SUBSCRIBED)
+        subscribed(oom_probe(client.publish), probe_name(subscription))
         client.publish("/tasks/oom", {"container_id": "a"})
         client.publish("/tasks/oom", {"container_id": "b"})
         seen = []

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from google.protobuf import any_pb2
@@ -58,7 +58,7 @@ def test_an_unknown_type_is_an_invalid_argument() -> None:
 
 
 def test_envelopes_round_trip() -> None:
-    envelope = Envelope(datetime(2017, 12, 5, 20, 44, 37, 131045, tzinfo=timezone.utc), "default",
+    envelope = Envelope(datetime(2017, 12, 5, 20, 44, 37, 131045, tzinfo=UTC), "default",
                         "/tasks/paused", {"container_id": "demo"})
     message = envelope_to_proto(envelope)
     assert message.DESCRIPTOR.full_name == "containerd.services.events.v1.Envelope"

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from pathlib import Path
 
 import grpc
 import pytest
+from waiting import Lines, line_probe, oom_probe, probe_name, subscribed
 
 from labkit.api.client import Client
 from labkit.api.convert import pack_event
+from labkit.api.protos import load
+from labkit.api.server import status_code
+from labkit.errors import KINDS, LabkitError
 from labkit.events import Exchange
-from labkit.lab.protos import load
-
-SUBSCRIBED = 0.3  # seconds for a Subscribe call to reach the server before events are made
 
 
 def ctr(socket: Path, *args: str, timeout: float = 10) -> subprocess.CompletedProcess[str]:
@@ -26,12 +26,12 @@ def test_ctr_events_receives_what_labkit_publishes(lab_root: Path, labkit_socket
     events = subprocess.Popen(["ctr", "--address", str(labkit_socket), "events"], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(SUBSCRIBED)
-        exchange = Exchange(lab_root)
+        exchange, output = Exchange(lab_root), Lines(events.stdout)
+        subscribed(oom_probe(exchange.publish), line_probe(output))
         exchange.publish("/tasks/start", {"container_id": "demo", "pid": 42})
         exchange.publish("/tasks/exit", {"container_id": "demo", "id": "demo", "pid": 42, "exit_status": 3,
                                          "exited_at": "2017-12-05T20:44:37.131045Z"})
-        lines = [events.stdout.readline() for _ in range(2)]
+        lines = [f"{output.next()}\n" for _ in range(2)]
     finally:
         events.terminate()
         events.wait()
@@ -45,8 +45,8 @@ def test_ctr_events_receives_what_labkit_publishes(lab_root: Path, labkit_socket
 def test_subscribe_applies_containerd_filters(lab_root: Path, labkit_socket: Path) -> None:
     with Client(labkit_socket).wait_ready() as client:
         subscription = client.subscribe('topic=="/tasks/exit",event.exit_status==3', 'topic=="/tasks/oom"')
-        time.sleep(SUBSCRIBED)
         exchange = Exchange(lab_root)
+        subscribed(oom_probe(exchange.publish), probe_name(subscription))
         for status in (0, 3):
             exchange.publish("/tasks/exit", {"container_id": "c", "id": "c", "pid": 1, "exit_status": status,
                                              "exited_at": "2017-12-05T20:44:37Z"})
@@ -74,9 +74,9 @@ def test_publish_and_forward_reach_labkits_journal(lab_root: Path, labkit_socket
 
 
 def test_a_bad_filter_is_an_invalid_argument(labkit_socket: Path) -> None:
-    with Client(labkit_socket).wait_ready() as client:
-        events_pb2 = load("api/services/events/v1/events_pb2")
-        stub = load("api/services/events/v1/events_pb2_grpc").EventsStub(client._channel)
+    events_pb2 = load("api/services/events/v1/events_pb2")
+    with grpc.insecure_channel(f"unix://{labkit_socket}") as channel:
+        stub = load("api/services/events/v1/events_pb2_grpc").EventsStub(channel)
         with pytest.raises(grpc.RpcError) as caught:
             next(stub.Subscribe(events_pb2.SubscribeRequest(filters=["topic=="])))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
@@ -98,7 +98,8 @@ def test_ctr_sees_labkits_containers_tasks_and_their_events(supervisor, labkit_s
     events = subprocess.Popen(["ctr", "--address", str(labkit_socket), "events", 'topic~="^/tasks/"'],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(SUBSCRIBED)
+        output = Lines(events.stdout)
+        subscribed(oom_probe(supervisor.publish), line_probe(output))
         container = supervisor.create_container("srv-ctr", f"{registry}/lab/busybox:latest", args=["sleep", "60"],
                                                 labels={"lab": "12"})
         supervisor.create_container("srv-idle", f"{registry}/lab/busybox:latest")
@@ -112,7 +113,7 @@ def test_ctr_sees_labkits_containers_tasks_and_their_events(supervisor, labkit_s
         task.kill(9)
         task.wait()
         task.delete()
-        lines = [events.stdout.readline().split(" ")[5] for _ in range(4)]
+        lines = [str(output.next()).split(" ")[5] for _ in range(4)]
     finally:
         events.terminate()
         events.wait()
@@ -157,3 +158,12 @@ def test_get_in_another_namespace_is_not_found(labkit_socket: Path) -> None:
             containers.Get(containers_pb2.GetContainerRequest(id="any"), metadata=(("containerd-namespace", "k8s.io"),))
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
     assert caught.value.details() == "container any not found in namespace k8s.io"
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS.values(), key=lambda kind: kind.__name__))
+def test_every_labkit_error_kind_has_containerds_grpc_status(kind: type[LabkitError]) -> None:
+    """errdefs/grpc.go: ... DataCorrupted is DATA_LOSS, and an error of no other kind is UNKNOWN."""
+    expected = {"InvalidArgument": "INVALID_ARGUMENT", "NotFound": "NOT_FOUND", "AlreadyExists": "ALREADY_EXISTS",
+                "FailedPrecondition": "FAILED_PRECONDITION", "Unavailable": "UNAVAILABLE",
+                "PermissionDenied": "PERMISSION_DENIED", "DataCorrupted": "DATA_LOSS", "LabkitError": "UNKNOWN"}
+    assert status_code(kind("x")).name == expected[kind.__name__]

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
+from waiting import oom_probe, probe_name, subscribed
 
 from labkit.api.client import Client, Subscription
 
 pytestmark = [pytest.mark.root, pytest.mark.registry, pytest.mark.tool("containerd", "ctr", "runc")]
-
-SUBSCRIBED = 0.3  # seconds for a Subscribe call to reach each server before events are made
 
 
 def lifecycle_filters(id: str) -> tuple[str, ...]:
@@ -31,7 +29,8 @@ def test_run_rm_publishes_the_same_topics_on_both(containerd, supervisor, labkit
     with Client(containerd.address).wait_ready() as real, Client(labkit_socket).wait_ready() as mini:
         real_subscription = real.subscribe(*lifecycle_filters("sbs"))
         mini_subscription = mini.subscribe(*lifecycle_filters("sbs"))
-        time.sleep(SUBSCRIBED)
+        subscribed(oom_probe(real.publish), probe_name(real_subscription))
+        subscribed(oom_probe(mini.publish), probe_name(mini_subscription))
 
         assert containerd.run(image, "sbs", "sh", "-c", "exit 2").returncode == 2
 

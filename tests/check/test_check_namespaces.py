@@ -38,7 +38,7 @@ def pivot_without_unmount(root: str) -> None:
 
 
 @pytest.mark.parametrize(("check", "answer"), [(namespaces.isolated, isolated), (namespaces.enter_rootfs, enter)])
-def test_the_worked_answers_pass(check, answer, capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ANN001
+def test_the_worked_answers_pass(check, answer, capsys: pytest.CaptureFixture[str]) -> None:
     assert check(answer)
     assert capsys.readouterr().out.startswith("✔ ")
 
@@ -50,7 +50,7 @@ def test_the_worked_answers_pass(check, answer, capsys: pytest.CaptureFixture[st
     (namespaces.enter_rootfs, chroot_only, "the chroot escape got out"),
     (namespaces.enter_rootfs, pivot_without_unmount, "unmount the old root"),
 ])
-def test_wrong_answers_get_a_specific_hint(check, answer, hint: str,  # noqa: ANN001
+def test_wrong_answers_get_a_specific_hint(check, answer, hint: str,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     assert not check(answer)
     out = capsys.readouterr().out

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from waiting import wait_until
 
 from labkit import cgroups
 from labkit.cli import main
@@ -27,9 +27,7 @@ def container(lab_root: Path, registry: str) -> Iterator[str]:
     # `run -d` returns once runc start has released the init process; until that process has exec'd `sleep`,
     # runc's own init (a Go program, several threads) still counts in pids.current.
     comm = Path(f"/proc/{Supervisor().container(container_id).task().pid}/comm")
-    deadline = time.monotonic() + 5
-    while comm.read_text().strip() != "sleep" and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: comm.read_text().strip() == "sleep", 5, "the task never exec'd sleep")
     yield container_id
     task = Supervisor().container(container_id).task()
     task.kill(9)

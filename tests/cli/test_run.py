@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from labkit.events import Exchange
 
@@ -30,10 +30,8 @@ def image(lab_root: Path, registry: str) -> Iterator[str]:
     for line in labkit("containers", "ls").stdout.splitlines()[1:]:
         id = line.split()[0]
         labkit("tasks", "kill", "-s", "KILL", id)
-        for _ in range(100):
-            if labkit("tasks", "delete", id).returncode == 0 or "has no task" in labkit("tasks", "ps", id).stderr:
-                break
-            time.sleep(0.05)
+        wait_until(lambda: labkit("tasks", "delete", id).returncode == 0          # noqa: B023 — called here
+                   or "has no task" in labkit("tasks", "ps", id).stderr, 5)  # noqa: B023
         labkit("containers", "delete", id)
 
 
@@ -54,10 +52,7 @@ def test_killed_by_sigkill_exits_137(image: str, runtime: str) -> None:
     id = _id()
     run = subprocess.Popen([sys.executable, "-m", "labkit", "run", "--rm", "--runtime", runtime, image, id,
                             "--", "sleep", "60"])
-    deadline = time.monotonic() + 10
-    while "RUNNING" not in labkit("tasks", "ls").stdout:
-        assert time.monotonic() < deadline and run.poll() is None, "the task never started"
-        time.sleep(0.05)
+    wait_until(lambda: run.poll() is None and "RUNNING" in labkit("tasks", "ls").stdout, 10, "the task never started")
     assert labkit("tasks", "kill", "-s", "SIGKILL", id).returncode == 0
     assert run.wait(timeout=10) == 137
 
@@ -67,10 +62,7 @@ def test_detached_exit_is_published_once_with_nobody_listening(image: str, runti
     id = _id()
     assert labkit("run", "-d", "--runtime", runtime, image, id, "--", "sh", "-c", "sleep 0.3; exit 5").returncode == 0
     assert f"{id}  " in labkit("tasks", "ls").stdout  # the command returned; the task lives on
-    deadline = time.monotonic() + 10
-    while "STOPPED" not in labkit("tasks", "ls").stdout:
-        assert time.monotonic() < deadline, "the detached task never stopped"
-        time.sleep(0.05)
+    wait_until(lambda: "STOPPED" in labkit("tasks", "ls").stdout, 10, "the detached task never stopped")
     exits = [e.event for e in Exchange(lab_root).replay('topic=="/tasks/exit"')]
     assert [(e["id"], e["exit_status"]) for e in exits] == [(id, 5)]
 

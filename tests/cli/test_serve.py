@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from labkit.lab import protos
+from labkit.api import protos
 
 
 @pytest.mark.tool("ctr")

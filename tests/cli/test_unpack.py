@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from snapshots.helpers import GZIP, Layout, builder_entries, random_layers, tree, umoci_unpack
 
+from labkit import builder
 from labkit.cli import main
-from labkit.lab import builder
 
 
 @pytest.mark.registry
@@ -31,7 +31,7 @@ def test_lab_layers_as_umoci_unpacks_it(tmp_path: Path, lab_root: Path, registry
 def test_generated_images_as_umoci_unpacks_them(tmp_path: Path, lab_root: Path, registry: str,
                                                 seed: int, fmt: str, compression: str) -> None:
     layers = random_layers(seed, count=4)
-    built = builder.image([builder.layer(builder_entries(l), compression=compression, fmt=fmt) for l in layers], {}, fmt=fmt)
+    built = builder.image([builder.layer(builder_entries(layer), compression=compression, fmt=fmt) for layer in layers], {}, fmt=fmt)
     builder.push(registry, "labkit-tests/unpack", f"seed{seed}", built)
     assert main(["unpack", "--plain-http", f"{registry}/labkit-tests/unpack:seed{seed}", str(tmp_path / "ours")]) == 0
     expected = umoci_unpack(Layout.build(tmp_path / "layout", layers, GZIP).path, tmp_path / "bundle")

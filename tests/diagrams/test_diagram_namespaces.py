@@ -8,7 +8,6 @@ import re
 import pytest
 
 from labkit import ns
-from labkit.diagrams._style import COLORS
 from labkit.diagrams.namespaces import sharing
 
 pytestmark = pytest.mark.root
@@ -20,11 +19,15 @@ def test_a_container_points_at_its_own_namespaces_and_shares_the_rest() -> None:
         again = sharing({"host": os.getpid(), "box": child.pid}).source
     assert source == again
     assert re.findall(r"p1 -> (\w+)", source) == ["mnt1", "uts2", "ipc1", "pid1", "net2", "user1", "cgroup1"]
-    coloured = set(re.findall(rf'(\w+) \[label="\w+:\[\d+\]" fillcolor="{COLORS["runtime"]}"', source))
-    assert coloured == {"uts2", "net2"}
+    assert _highlighted(source) == {"uts2", "net2"}
 
 
 def test_one_process_alone_has_nothing_coloured() -> None:
     source = sharing({"me": "self"}, types=("uts", "net")).source
     assert re.findall(r"p0 -> (\w+)", source) == ["uts1", "net1"]
-    assert COLORS["runtime"] not in source
+    assert _highlighted(source) == set()
+
+
+def _highlighted(source: str) -> set[str]:
+    """The namespace nodes drawn apart from the plain ones (filled with anything but white): the container's own."""
+    return set(re.findall(r'(\w+) \[label="\w+:\[\d+\]" fillcolor="?(?!white)[^" \]]+"? shape=ellipse', source))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,7 +11,7 @@ from labkit.errors import InvalidArgument
 from labkit.events import TASK_EXIT, TOPICS, Envelope
 from labkit.events.envelope import go_time, rfc3339, validate_topic
 
-MOMENT = datetime(2017, 12, 5, 20, 44, 37, 131045, tzinfo=timezone.utc)
+MOMENT = datetime(2017, 12, 5, 20, 44, 37, 131045, tzinfo=UTC)
 EXIT = Envelope(MOMENT, "default", TASK_EXIT,
                 {"container_id": "web", "id": "web", "pid": 42, "exit_status": 0, "exited_at": rfc3339(MOMENT)})
 

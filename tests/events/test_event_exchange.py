@@ -9,10 +9,11 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from labkit.errors import InvalidArgument
 from labkit.events import TASK_EXIT, TASK_PAUSED, TASK_START, Envelope, Exchange
@@ -28,7 +29,7 @@ for i in range(int(sys.argv[2])):
 
 def exit_event(container: str, status: int) -> dict[str, object]:
     return {"container_id": container, "id": container, "pid": 7, "exit_status": status,
-            "exited_at": datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=timezone.utc)}
+            "exited_at": datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC)}
 
 
 def test_publish_appends_one_line_per_envelope(lab_root: Path) -> None:
@@ -88,7 +89,7 @@ def test_close_from_another_thread_ends_iteration(lab_root: Path) -> None:
     consumer = threading.Thread(target=lambda: seen.extend(sub))
     consumer.start()
     Exchange().publish(TASK_PAUSED, {"container_id": "x"})
-    time.sleep(0.1)
+    wait_until(lambda: seen, 5, "the consumer never received the event")
     sub.close()
     consumer.join(timeout=2)
     assert not consumer.is_alive()
@@ -100,7 +101,7 @@ def test_close_from_another_thread_ends_iteration(lab_root: Path) -> None:
 def test_a_line_being_written_is_not_read_half(lab_root: Path) -> None:
     exchange = Exchange()
     with exchange.subscribe() as sub:
-        line = Envelope(datetime.now(timezone.utc), "default", "/lab/x", {"n": 1}).to_json() + "\n"
+        line = Envelope(datetime.now(UTC), "default", "/lab/x", {"n": 1}).to_json() + "\n"
         with open(lab_root / "events.jsonl", "a") as journal:
             journal.write(line[:20])
             journal.flush()
@@ -128,7 +129,7 @@ def test_a_sleeping_subscriber_wakes_at_once(lab_root: Path) -> None:
     with Exchange().subscribe() as sub:
         publisher = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3)\n" + PUBLISHER, "late", "1"])
         envelope = sub.recv(timeout=10)  # asleep in poll() when the other process writes
-        woke = datetime.now(timezone.utc)
+        woke = datetime.now(UTC)
         assert publisher.wait(timeout=10) == 0
     assert envelope is not None
     assert json.loads(envelope.to_json())["event"] == {"container_id": "late", "pid": 0}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
@@ -13,7 +13,7 @@ from labkit.errors import InvalidArgument
 from labkit.events import Envelope, parse
 from labkit.events.filters import Selector
 
-NOW = datetime(2017, 12, 5, 20, 44, 37, 131045, tzinfo=timezone.utc)
+NOW = datetime(2017, 12, 5, 20, 44, 37, 131045, tzinfo=UTC)
 EXIT = Envelope(NOW, "default", "/tasks/exit",
                 {"container_id": "web", "id": "web", "pid": 42, "exit_status": 137, "exited_at": "x"})
 EXEC_EXIT = Envelope(NOW, "default", "/tasks/exit",

@@ -8,9 +8,10 @@ import subprocess
 import httpx
 import pytest
 
-from labkit.lab import builder, seed
+from labkit import builder
+from labkit.builder import Entry
 from labkit.lab import registry as lab_registry
-from labkit.lab.builder import Entry
+from labkit.lab import seed
 
 pytestmark = pytest.mark.registry
 

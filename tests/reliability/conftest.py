@@ -14,11 +14,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from remotes.conftest import auth_storage, basic_registry, token_registry, token_server  # noqa: F401 (fixtures)
 
 from labkit.lab import clean as lab_clean
 from labkit.paths import CGROUP_PARENT, NETNS_PREFIX, VETH_PREFIX
-
-from remotes.conftest import auth_storage, basic_registry, token_registry, token_server  # noqa: F401 (fixtures)
 
 #: ``clean()`` for this test's lab root, narrowed to its own containers when others are at work
 Clean = Callable[[], list[str]]

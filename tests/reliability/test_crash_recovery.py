@@ -14,12 +14,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from waiting import wait_until
 
 from labkit import cgroups, images, snapshots
 from labkit.events.journal import Journal
@@ -80,7 +80,8 @@ def test_tasks_outlive_a_killed_supervisor_and_a_new_one_takes_over(lab_root: Pa
     doomed = subprocess.Popen([sys.executable, "-c", CHILD, prefix, IMAGE], stdout=subprocess.PIPE, text=True)
     try:
         assert doomed.stdout.readline() == "ready\n"
-        time.sleep(0.3)  # let it get into the middle of making another one
+        # let it get into the middle of making another one: its record is there, its task may not be
+        wait_until(lambda: (lab_root / "containers" / f"{prefix}-loop0").exists(), 20, "the loop never began")
     finally:
         doomed.send_signal(signal.SIGKILL)
         doomed.wait()
@@ -118,15 +119,12 @@ def test_tasks_outlive_a_killed_supervisor_and_a_new_one_takes_over(lab_root: Pa
     # What the crash left half-made (the loop's containers), clean removes, down to the snapshots.
     report = lab_clean_here()
     assert any(line.startswith(f"removed container record {prefix}-loop") for line in report), report
-    assert Runtime("runc", lab_root / "runc").list() == []
+    assert Runtime("runc", lab_root / "runc").containers() == []
     assert not (lab_root / "containers").exists() or list((lab_root / "containers").iterdir()) == []
-    assert [info.kind for info in snapshots.get("overlay").list()] == ["committed"]
+    assert [info.kind for info in snapshots.get("overlay").walk()] == ["committed"]
     assert str(lab_root) not in Path("/proc/self/mountinfo").read_text()
     assert not [name for name in cgroups.groups() if name.startswith(f"{prefix}-")]
-    deadline = time.monotonic() + 5
-    while _shims(lab_root) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _shims(lab_root) == []
+    wait_until(lambda: _shims(lab_root) == [], 5, f"shims left: {_shims(lab_root)}")
     again = sup.create_container(f"{prefix}-loop0", IMAGE, ["true"])  # its id and snapshot key are free again
     again.delete()
 
@@ -140,10 +138,11 @@ def test_a_killed_foreground_run_leaves_a_task_a_new_supervisor_can_finish(lab_r
                            stdout=subprocess.DEVNULL)
     sup = Supervisor()
     sub = sup.subscribe('topic=="/tasks/exit"')
-    deadline = time.monotonic() + 20
-    while not (sup.root / "containers" / id / "task.json").exists() or sup.container(id).task().status() != "running":
-        assert time.monotonic() < deadline and run.poll() is None, "labkit run never got its task running"
-        time.sleep(0.05)
+    def running() -> bool:
+        assert run.poll() is None, "labkit run exited before its task ran"
+        return (sup.root / "containers" / id / "task.json").exists() and sup.container(id).task().status() == "running"
+
+    wait_until(running, 20, "labkit run never got its task running")
     run.kill()
     run.wait()
     task = sup.container(id).task()

@@ -25,12 +25,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from faultproxy import Fault, FaultProxy
 
 import labkit
 from labkit.images import ImageStore, pull
 from labkit.paths import registry_address
-
-from faultproxy import Fault, FaultProxy
 
 pytestmark = [pytest.mark.registry]
 
@@ -126,7 +125,7 @@ def test_a_fault_that_never_stops_is_one_clear_error(registry: str, lab_root: Pa
         with pytest.raises(kind, match=message) as failure:
             pull(f"{proxy.address}/{IMAGE}", plain_http=True)
     assert "\n" not in str(failure.value)
-    assert ImageStore().list() == []
+    assert ImageStore().images() == []
     assert_consistent(lab_root, blobs)
     if before_blobs:
         assert content(lab_root) == before
@@ -155,4 +154,4 @@ def test_the_command_line_says_one_line_and_exits_non_zero(registry: str, lab_ro
                                 capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"labkit: blob {blobs['big']} is corrupt")
-    assert ImageStore().list() == []
+    assert ImageStore().images() == []

@@ -140,7 +140,7 @@ def test_concurrent_pulls_and_unpacks_of_one_image(lab_root: Path, registry: str
     image_topics = sorted(topic for topic, _ in events if topic.startswith("/images/"))
     assert image_topics == ["/images/create"] + ["/images/update"] * 5
 
-    infos = snapshots.get("overlay").list()
+    infos = snapshots.get("overlay").walk()
     assert [(info.name, info.kind) for info in infos] == [(name, "committed") for name in chain]
     assert [info.parent for info in infos] == [None, *chain[:-1]]
     committed = [payload["name"] for topic, payload in events if topic == "/snapshot/commit"]

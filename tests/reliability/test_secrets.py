@@ -21,12 +21,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from remotes.conftest import PASSWORD, USER, TokenServer
 
 import labkit
 from labkit.remotes import Transcript
 from labkit.supervisor import Supervisor
-
-from remotes.conftest import PASSWORD, USER, TokenServer
 
 pytestmark = [pytest.mark.tool("docker-registry", "openssl")]
 

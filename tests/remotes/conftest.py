@@ -1,7 +1,7 @@
 """Extra registries for the auth tests: Basic (htpasswd) and Bearer (a token server of our own).
 
 Each is Debian's real ``docker-registry`` on a free loopback port. They share one storage
-directory, filled once by an open registry with images pushed by ``labkit.lab.builder``:
+directory, filled once by an open registry with images pushed by ``labkit.builder``:
 ``public/small:latest`` and ``private/small:latest`` (the same small image). The token
 server grants anonymous pulls of ``public/*`` and everything to ``alice``.
 """
@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import bcrypt
 import pytest
 
-from labkit.lab import builder
+from labkit import builder
 
 USER, PASSWORD = "alice", "wonderland"
 SERVICE, ISSUER = "labkit-test-registry", "labkit-test-token-server"

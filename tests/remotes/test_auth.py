@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 
 import pytest
+from faultproxy import FaultProxy
 
 import labkit
 from labkit.reference import Reference
 from labkit.remotes import Challenge, Registry, Transcript
 
-from faultproxy import FaultProxy
 from .conftest import PASSWORD, USER, TokenServer
 
 pytestmark = [pytest.mark.tool("docker-registry", "openssl")]

@@ -6,14 +6,13 @@ import hashlib
 import json
 
 import pytest
+from faultproxy import FaultProxy
 
 import labkit
 from labkit.content import Store
 from labkit.descriptor import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST, Descriptor
 from labkit.reference import Reference
 from labkit.remotes import ACCEPT, Registry, Transcript
-
-from faultproxy import FaultProxy
 
 pytestmark = [pytest.mark.registry]
 
@@ -56,7 +55,7 @@ def test_tampered_manifest_is_refused(registry: str) -> None:
 
 
 def test_cut_connection_resumes_with_range(registry: str, lab_root) -> None:
-    desc, data = _resolve(registry, "lab/busybox")
+    _, data = _resolve(registry, "lab/busybox")
     layer = Descriptor.from_dict(json.loads(data)["layers"][0])
     store = Store()
     with FaultProxy(registry) as proxy, Registry(proxy.address, plain_http=True) as client:

@@ -10,13 +10,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from faultproxy import FaultProxy
 
 import labkit
 from labkit.reference import Reference
 from labkit.remotes import Registry
 from labkit.remotes._transport import iter_body
-
-from faultproxy import FaultProxy
 
 
 @pytest.mark.registry

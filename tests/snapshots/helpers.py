@@ -143,7 +143,7 @@ class Layout:
         return Blobs(self.path)
 
     @classmethod
-    def build(cls, path: Path, layers: list[list[Entry]], media_type: str = GZIP) -> "Layout":
+    def build(cls, path: Path, layers: list[list[Entry]], media_type: str = GZIP) -> Layout:
         """Write the layout: blobs, a manifest tagged ``latest``, ``index.json`` and ``oci-layout``."""
         layout = cls(path)
         diff_ids = []
@@ -195,7 +195,7 @@ def random_layers(seed: int, count: int = 3) -> list[list[Entry]]:
     for _ in range(count):
         entries: list[Entry] = []
         written: set[str] = set()
-        touched = lambda path: any(w == path or w.startswith(path + "/") for w in written)  # noqa: E731
+        touched = lambda path: any(w == path or w.startswith(path + "/") for w in written)  # noqa: E731, B023 — used within this iteration only
         for _ in range(rng.randint(5, 30)):
             parent = rng.choice(dirs)
             name = f"{parent}/n{rng.randint(0, 20)}".lstrip("/")
@@ -238,8 +238,8 @@ def random_layers(seed: int, count: int = 3) -> list[list[Entry]]:
 
 
 def builder_entries(entries: list[Entry]) -> list[object]:
-    """The same entries for ``labkit.lab.builder``, to push them to the lab registry."""
-    from labkit.lab.builder import Entry as BuilderEntry
+    """The same entries for ``labkit.builder``, to push them to the lab registry."""
+    from labkit.builder import Entry as BuilderEntry
 
     kinds = {tarfile.REGTYPE: "file", tarfile.DIRTYPE: "dir", tarfile.SYMTYPE: "symlink",
              tarfile.LNKTYPE: "hardlink", tarfile.CHRTYPE: "chardev"}

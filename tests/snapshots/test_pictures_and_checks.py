@@ -5,12 +5,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from snapshots.helpers import BASE, CHANGES, Layout
-
 from labkit import snapshots
 from labkit.check.snapshots import chain_ids
 from labkit.diagrams.snapshots import overlay_mount, snapshot_chain
 from labkit.widgets.layers import LayerBrowser, history
+from snapshots.helpers import BASE, CHANGES, Layout
 
 
 def test_the_browser_tells_which_layer_did_what(tmp_path: Path) -> None:

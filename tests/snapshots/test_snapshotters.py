@@ -25,10 +25,10 @@ def test_the_lifecycle_and_its_events(events: tuple[snapshots.Snapshotter, list]
     Path(mount.source, "base").write_text("base layer")
     sn.commit("layer0", "extract-1")
     mounts = sn.prepare("container", "layer0")
-    assert [(i.name, i.kind, i.parent) for i in sn.list()] == [("layer0", "committed", None), ("container", "active", "layer0")]
+    assert [(i.name, i.kind, i.parent) for i in sn.walk()] == [("layer0", "committed", None), ("container", "active", "layer0")]
     assert sn.mounts("container") == mounts
     sn.remove("container")  # the container's layer goes, the image's layers stay
-    assert [i.name for i in sn.list()] == ["layer0"]
+    assert [i.name for i in sn.walk()] == ["layer0"]
     assert seen == [("/snapshot/prepare", {"key": "extract-1", "parent": ""}),
                     ("/snapshot/commit", {"key": "extract-1", "name": "layer0"}),
                     ("/snapshot/prepare", {"key": "container", "parent": "layer0"}),
@@ -73,7 +73,7 @@ def test_overlay_stacks_the_parents(lab_root: Path) -> None:
         sn.prepare(f"k{i}", parent)
         sn.commit(f"L{i}", f"k{i}")
     (mount,) = sn.prepare("c", "L2")
-    fs = {i.name: str(lab_root / f"snapshots/overlay/snapshots/{i.id}/fs") for i in sn.list()}
+    fs = {i.name: str(lab_root / f"snapshots/overlay/snapshots/{i.id}/fs") for i in sn.walk()}
     assert mount.type == "overlay"
     assert mount.options == [f"workdir={Path(fs['c']).parent}/work", f"upperdir={fs['c']}",
                              f"lowerdir={fs['L2']}:{fs['L1']}:{fs['L0']}"]

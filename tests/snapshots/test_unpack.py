@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from snapshots.helpers import BASE, CHANGES, GZIP, TAR, ZSTD, DOCKER_GZIP, Layout, f, random_layers, tree, umoci_unpack
 
 from labkit import snapshots
 from labkit.errors import DataCorrupted
+from snapshots.helpers import BASE, CHANGES, DOCKER_GZIP, GZIP, TAR, ZSTD, Layout, f, random_layers, tree, umoci_unpack
 
 
 def native_tree(sn: snapshots.Snapshotter, top: str) -> dict:
@@ -41,7 +41,7 @@ def test_generated_images_unpack_as_umoci_does(tmp_path: Path, lab_root: Path, s
 @pytest.mark.root
 @pytest.mark.parametrize("seed", range(4))
 def test_overlay_view_equals_native(tmp_path: Path, lab_root: Path, mountpoint: Path, seed: int) -> None:
-    image = Layout.build(tmp_path / "image", [BASE, CHANGES] + random_layers(seed))
+    image = Layout.build(tmp_path / "image", [BASE, CHANGES, *random_layers(seed)])
     native, overlay = snapshots.get("native", lab_root), snapshots.get("overlay", lab_root)
     top = snapshots.unpack(image, overlay)
     assert snapshots.unpack(image, native) == top
@@ -76,7 +76,7 @@ def test_committed_layers_are_reused(tmp_path: Path, lab_root: Path) -> None:
     prepared = []
     snapshots.unpack(second, snapshots.get("native", lab_root, lambda topic, e: prepared.append(topic)))
     assert prepared == ["/snapshot/prepare", "/snapshot/commit"]  # only the new top layer
-    assert [i.kind for i in sn.list()] == ["committed"] * 3
+    assert [i.kind for i in sn.walk()] == ["committed"] * 3
 
 
 def test_a_bad_diff_id_commits_nothing(tmp_path: Path, lab_root: Path) -> None:
@@ -85,4 +85,4 @@ def test_a_bad_diff_id_commits_nothing(tmp_path: Path, lab_root: Path) -> None:
     image.config["rootfs"]["diff_ids"][1] = "sha256:" + "0" * 64
     with pytest.raises(DataCorrupted):
         snapshots.unpack(image, sn)
-    assert [i.kind for i in sn.list()] == ["committed"]  # the first layer; no active snapshot left behind
+    assert [i.kind for i in sn.walk()] == ["committed"]  # the first layer; no active snapshot left behind

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 import uuid
 
 import pytest
+from waiting import wait_until
 
 from labkit import cgroups
 from labkit.widgets.chart import TaskChart
@@ -19,17 +19,12 @@ def test_chart_follows_a_task_until_its_cgroup_goes() -> None:
     busy = subprocess.Popen(["sh", "-c", "while :; do :; done"], preexec_fn=lambda: group.add(os.getpid()))
     try:
         chart = TaskChart(group.name, interval=0.1)
-        deadline = time.monotonic() + 10
-        while len(chart.samples) < 3 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: len(chart.samples) >= 3, 10, "the chart took no samples")
     finally:
         busy.kill()
         busy.wait()
         group.remove()
-    deadline = time.monotonic() + 5
-    while chart.following and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not chart.following  # it noticed the cgroup was gone
+    wait_until(lambda: not chart.following, 5, "the chart never noticed the cgroup was gone")
     samples = chart.samples
     assert len(samples) >= 3 and samples[-1].cpu_percent > 0 and samples[0].memory_mib > 0
     assert bytes(chart.children[1].value).startswith(b"\x89PNG")

@@ -10,7 +10,7 @@ envelope carries) and ``api/types/*.proto``. Debian packages them in
   ``golang-github-gogo-protobuf-dev``.
 
 The stubs are generated at set-up time with grpcio-tools into ``labkit/_generated/``,
-which git ignores: generated code is never committed. Run ``python -m labkit.lab.protos``
+which git ignores: generated code is never committed. Run ``python -m labkit.api.protos``
 (the set-up script does); it returns at once when the stubs are already up to date.
 
 Protoc names a Python module after the ``.proto`` file's path, and
@@ -96,7 +96,10 @@ def generate(*, force: bool = False) -> Path:
     Writes into a temporary directory first and swaps it in, so that a failed or
     interrupted run never leaves half a package behind.
     """
-    from grpc_tools import protoc
+    try:  # a build tool, in the `stubs` extra: only generating needs it
+        from grpc_tools import protoc
+    except ModuleNotFoundError:
+        raise Unavailable("generating containerd's stubs needs grpcio-tools: pip install 'labkit[stubs]'") from None
 
     files = _sources()
     stamp = _fingerprint(files)
@@ -127,7 +130,7 @@ def load(name: str) -> ModuleType:
     have not been generated.
     """
     if not (OUTPUT / "STAMP").is_file():
-        raise Unavailable("containerd's gRPC stubs are not generated: run `python -m labkit.lab.protos`")
+        raise Unavailable("containerd's gRPC stubs are not generated: run `python -m labkit.api.protos`")
     return importlib.import_module(f"labkit._generated.containerd.{name.replace('/', '.')}")
 
 

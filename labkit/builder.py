@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import httpx
 import zstandard
 
-from ..errors import InvalidArgument, Unavailable
+from .errors import InvalidArgument, Unavailable
 
 __all__ = [
     "Entry",
@@ -190,7 +190,7 @@ def image(
         "created": CREATED,
         **platform,
         "config": config,
-        "rootfs": {"type": "layers", "diff_ids": [l.diff_id for l in layers]},
+        "rootfs": {"type": "layers", "diff_ids": [layer.diff_id for layer in layers]},
         "history": [{"created": CREATED, "created_by": "labkit.lab.builder"} for _ in layers],
     }
     config_blob = Blob(media_types["config"], _json(config_json))
@@ -198,7 +198,7 @@ def image(
         "schemaVersion": 2,
         "mediaType": media_types["manifest"],
         "config": config_blob.descriptor,
-        "layers": [l.descriptor for l in layers],
+        "layers": [layer.descriptor for layer in layers],
     }
     return BuiltImage(Blob(media_types["manifest"], _json(manifest)), config_blob, tuple(layers), platform)
 

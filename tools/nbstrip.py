@@ -3,7 +3,7 @@
 Headless execution stores the widgets' state in the notebook's metadata (reference.md,
 "Notebook testing"): it is large, nbval does not compare it, and it makes every diff
 noisy. Execution counts stay: nbval treats a cell without one as never run.
-Usage: ``python -m labkit.lab.nbstrip notebooks/*.ipynb``.
+Usage: ``python tools/nbstrip.py notebooks/*.ipynb`` (a developer's tool: not part of the labkit package).
 """
 
 from __future__ import annotations

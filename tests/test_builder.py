@@ -11,9 +11,9 @@ import tarfile
 import pytest
 import zstandard
 
+from labkit import builder
+from labkit.builder import Entry
 from labkit.errors import InvalidArgument
-from labkit.lab import builder
-from labkit.lab.builder import Entry
 
 
 def _members(tar_bytes: bytes) -> dict[str, tarfile.TarInfo]:
@@ -55,10 +55,10 @@ def test_image_config_lists_diff_ids_and_manifest_points_at_blobs() -> None:
     layers = [builder.layer([Entry("a", data=b"1")]), builder.layer([Entry("b", data=b"2")])]
     img = builder.image(layers, {"Cmd": ["sh"]}, fmt="docker")
     config, manifest = json.loads(img.config.data), json.loads(img.manifest.data)
-    assert config["rootfs"]["diff_ids"] == [l.diff_id for l in layers]
+    assert config["rootfs"]["diff_ids"] == [layer.diff_id for layer in layers]
     assert manifest["mediaType"] == "application/vnd.docker.distribution.manifest.v2+json"
     assert manifest["config"]["digest"] == img.config.digest
-    assert [l["digest"] for l in manifest["layers"]] == [l.digest for l in layers]
+    assert [entry["digest"] for entry in manifest["layers"]] == [layer.digest for layer in layers]
 
 
 def test_docker_format_has_no_zstd_layers() -> None:

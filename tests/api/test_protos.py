@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from labkit.lab import protos
+from labkit.api import protos
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def test_imports_are_rewritten_into_the_package(generated: None) -> None:
 def test_generating_again_is_a_quick_no_op(generated: None) -> None:
     stamp = (protos.OUTPUT / "STAMP").stat().st_mtime_ns
     started = time.monotonic()
-    result = subprocess.run([sys.executable, "-m", "labkit.lab.protos"], capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-m", "labkit.api.protos"], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == str(protos.OUTPUT)
     assert time.monotonic() - started < 5
     assert (protos.OUTPUT / "STAMP").stat().st_mtime_ns == stamp
