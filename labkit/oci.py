@@ -228,8 +228,8 @@ def spec_from_image(
     }
     if any(limits.values()):
         if rootless and cgroups_path is None:
-            raise InvalidArgument("a rootless container without a delegated cgroup has no cgroup of its own: "
-                                  "memory, pids and cpu limits need root, or a delegated cgroup v2 subtree")
+            raise InvalidArgument("a rootless container has no cgroup of its own: memory, pids and cpu limits need "
+                                  "root, or a cgroup v2 subtree delegated to the user")
         # rootless: only the limits (runc spec --rootless drops the devices rules: no device cgroup is ours to set)
         linux.setdefault("resources", {}).update({kind: value for kind, value in limits.items() if value})
     if cgroups_path is not None:

@@ -131,6 +131,9 @@ def test_exec_is_a_first_class_process(sup: Supervisor, runtime: str) -> None:
 def test_sigterm_does_not_stop_pid_1_without_a_handler(sup: Supervisor) -> None:
     task = sup.create_container(_id(), "127.0.0.1:5000/lab/busybox:latest", ["sleep", "60"]).new_task()
     task.start()
+    # `runc start` returns once runc's init has been told to go; until it has exec'd the program, init is
+    # runc's own Go code, which a SIGTERM ends (exit status 2). The lesson is about the program as PID 1.
+    wait_until(lambda: Path(f"/proc/{task.pid}/exe").resolve().name == "busybox", 10, "sleep never started")
     task.kill(signal.SIGTERM)
     assert task.status() == "running"
     task.kill(signal.SIGKILL)

@@ -1,4 +1,4 @@
-"""Acceptance: labkit publishes what containerd 1.6 publishes for the same commands.
+"""Acceptance: labkit publishes what the host's containerd (1.6 on Debian 12, 1.7 on 13) publishes for the same commands.
 
 Both are recorded here, on this machine: the real containerd on a private socket under
 the test's lab root, driven with ``ctr`` and watched with ``ctr events``; labkit driven
@@ -99,7 +99,9 @@ def containerd_trace(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Sha
 @pytest.fixture
 def labkit_cli(lab_root: Path) -> Iterator[Callable[..., int]]:
     def labkit(*args: str) -> int:
-        return subprocess.run([sys.executable, "-m", "labkit", *args], capture_output=True).returncode
+        done = subprocess.run([sys.executable, "-m", "labkit", *args], capture_output=True, text=True)
+        sys.stderr.write(done.stderr)  # shown if the test fails: what a command that failed said
+        return done.returncode
 
     yield labkit
     for verb in (("tasks", "kill", "-s", "KILL"), ("tasks", "delete"), ("containers", "delete")):
