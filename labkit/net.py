@@ -28,6 +28,13 @@ bridge's ports lists the leases, and deleting the veth releases the address, so 
 address can never outlive its container. Allocation holds an exclusive ``flock`` on the
 bridge's sysfs directory, so two processes never pick the same address. Everything
 stays inside this machine: there is no NAT and no route out of ``10.88.0.0/16``.
+
+Without root there is no bridge to plug into: making a veth or a bridge needs
+``CAP_NET_ADMIN`` on the host. A rootless container gets **user-mode networking**
+instead (:func:`slirp4netns`, as rootless Podman and rootlesskit do): a ``tap0`` in its own
+network namespace whose packets an ordinary process on the host, ``slirp4netns``, turns
+into its own socket calls — a TCP/IP stack in user space (libslirp, QEMU's). From inside,
+the host is ``10.0.2.2``, its loopback included: the lab registry is ``10.0.2.2:5000``.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ import ipaddress
 import json
 import os
 import re
+import select
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,6 +68,8 @@ __all__ = [
     "detach",
     "attachments",
     "veth_name",
+    "SLIRP_HOST",
+    "slirp4netns",
 ]
 
 #: the lab's network: private (RFC 1918) and never routed off this host.
@@ -68,6 +78,9 @@ SUBNET = ipaddress.IPv4Network("10.88.0.0/16")
 GATEWAY = ipaddress.IPv4Interface(f"{next(SUBNET.hosts())}/{SUBNET.prefixlen}")
 #: the name of the container's end of the veth pair, as CNI's ``CNI_IFNAME`` usually is.
 CONTAINER_IFNAME = "eth0"
+#: what the host is, seen from a container connected by slirp4netns (its loopback included)
+SLIRP_HOST = ipaddress.IPv4Address("10.0.2.2")
+_SLIRP_READY_TIMEOUT = 10.0  # seconds for slirp4netns to configure tap0
 _NETNS_DIR = Path("/run/netns")
 _IFNAMSIZ = 15  # an interface name has at most 15 bytes (linux/if.h: IFNAMSIZ - 1)
 
@@ -227,3 +240,35 @@ def detach(container_id: str) -> None:
     host_veth = veth_name(container_id)
     if Path("/sys/class/net", host_veth).exists():
         _ip("link", "delete", host_veth)
+
+
+def slirp4netns(pid: int, log: Path) -> subprocess.Popen[bytes]:
+    """Connect the network namespace of process ``pid`` to the outside, without root; return the helper.
+
+    ``slirp4netns --configure PID tap0`` (slirp4netns(1)) joins the user and network
+    namespaces of ``pid``, creates ``tap0`` there with 10.0.2.100/24 and a default route via
+    10.0.2.2, and relays its packets through sockets of its own on the host. It writes ``1``
+    to ``--ready-fd`` once ``tap0`` is up, and its messages to ``log``; it must live as long as
+    the container does (the container's parent stops it: :mod:`labkit.shim`).
+    """
+    ready_r, ready_w = os.pipe()
+    try:
+        with open(log, "ab") as messages:
+            helper = subprocess.Popen(["slirp4netns", "--configure", "--mtu=65520", f"--ready-fd={ready_w}", str(pid),
+                                       "tap0"], pass_fds=(ready_w,), stdin=subprocess.DEVNULL, stdout=messages,
+                                      stderr=messages, start_new_session=True)
+    except FileNotFoundError:
+        os.close(ready_r)
+        raise Unavailable("slirp4netns is not installed (Debian package slirp4netns)") from None
+    finally:
+        os.close(ready_w)
+    try:
+        ready = select.select([ready_r], [], [], _SLIRP_READY_TIMEOUT)[0] and os.read(ready_r, 1) == b"1"
+    finally:
+        os.close(ready_r)
+    if not ready:
+        helper.kill()
+        helper.wait()
+        said = log.read_text(errors="replace").strip().splitlines()
+        raise Unavailable(f"slirp4netns could not connect pid {pid}: {said[-1] if said else 'no answer'}")
+    return helper

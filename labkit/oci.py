@@ -185,6 +185,7 @@ def spec_from_image(
     netns_path: str | None = None,
     terminal: bool = False,
     rootless: bool = False,
+    own_network: bool = False,
     cgroups_path: str | None = None,
 ) -> dict[str, Any]:
     """A spec for running an image: ``default_spec(rootless)`` plus the image's config and the options.
@@ -194,7 +195,8 @@ def spec_from_image(
     ``ctr run IMAGE ID ARGS`` does); ``env`` entries override the image's; ``user`` overrides
     its ``User``. ``memory`` is bytes, ``pids`` a count, ``cpu_quota`` microseconds of CPU
     per 100 ms period. ``namespaces`` lists the types to unshare (default: runc's set);
-    ``netns_path`` joins an existing network namespace instead of making a new one.
+    ``netns_path`` joins an existing network namespace instead of making a new one; ``own_network``
+    makes a new one even for a rootless container (which otherwise shares the host's).
     The root filesystem is writable (it is the container's own snapshot). System calls are
     filtered by containerd's default seccomp profile for the spec's capabilities.
     """
@@ -215,6 +217,8 @@ def spec_from_image(
     if namespaces is not None:
         kinds = list(namespaces)
         linux["namespaces"] = [{"type": kind} for kind in kinds] + ([{"type": "user"}] if rootless and "user" not in kinds else [])
+    if own_network and not any(ns["type"] == "network" for ns in linux["namespaces"]):
+        linux["namespaces"].append({"type": "network"})  # rootless: runc spec --rootless shares the host's
     if netns_path is not None:
         network = next((ns for ns in linux["namespaces"] if ns["type"] == "network"), None)
         if network is None:

@@ -35,6 +35,7 @@ from .events import CONTAINER_CREATE, CONTAINER_DELETE, Envelope, Exchange, Subs
 from .identifiers import validate
 from .paths import default_root
 from .runtime import Runtime
+from .shim import Network
 from .task import Output, Task, TaskOptions
 from .timestamps import now, rfc3339
 
@@ -54,6 +55,7 @@ class Container:
         self.snapshotter: str = record["snapshotter"]
         self.snapshot_key: str = record["snapshot_key"]
         self.created_at: str = record["created_at"]
+        self.network: Network | None = record.get("network")
 
     def __repr__(self) -> str:
         return f"<Container {self.id} image={self.image} runtime={self.runtime}>"
@@ -92,6 +94,10 @@ class Container:
         and one runtime command where ``new_task``, ``start`` and ``delete`` run three. The exit
         is recorded when this process waits for it (``task.wait()``), so it must outlive the task.
         """
+        if self.network is not None:  # connected between create and start: runc run leaves no moment for it
+            task = self.new_task(stdout=stdout, stderr=stderr)
+            task.start()
+            return task
         return Task.create(self.supervisor.task_options(self), stdout=stdout, stderr=stderr, start=True)
 
     def task(self) -> Task:
@@ -142,7 +148,7 @@ class Supervisor:
         mounts = self.snapshots(container.snapshotter).mounts(container.snapshot_key)
         return TaskOptions(container_id=container.id, directory=container.dir, bundle=container.bundle,
                            runtime=self.runtime(container.runtime), events=self.events, mounts=tuple(mounts),
-                           reaper=not self.shim)
+                           reaper=not self.shim, network=container.network)
 
     def runtime(self, name: str) -> Runtime:
         """The OCI runtime ``name`` with its state under ``<root>/<name>``."""
@@ -158,13 +164,16 @@ class Supervisor:
 
     def create_container(self, container_id: str, image: images.Image | str, args: list[str] | None = None, *,
                          runtime: str = "runc", snapshotter: str | None = None, labels: dict[str, str] | None = None,
-                         extensions: dict[str, Any] | None = None, **spec_options: Any) -> Container:
+                         extensions: dict[str, Any] | None = None, network: Network | None = None,
+                         **spec_options: Any) -> Container:
         """Record a container: unpack the image, prepare its snapshot, write its bundle's ``config.json``.
 
         ``args`` replaces the image's Entrypoint + Cmd; ``spec_options`` go to
         :func:`labkit.oci.spec_from_image` (hostname, memory, pids, netns_path, ...).
         The spec's cgroup is ``labkit/<id>`` under the lab's cgroup parent (:func:`labkit.cgroups.parent`).
-        Nothing runs yet.
+        ``network="slirp4netns"`` gives the container a network namespace of its own, connected to the
+        outside by user-mode networking (:func:`labkit.net.slirp4netns`) once its task is created: what
+        a rootless container has instead of the bridge. Nothing runs yet.
 
         Without root the container is *rootless* (runc's README, "Rootless containers"): a user namespace maps
         root inside to the caller; it gets a cgroup only where one is delegated to the caller (cgroup v2,
@@ -188,7 +197,7 @@ class Supervisor:
         cgroups_path = None if rootless and cgroups.delegated() is None else cgroups.Cgroup(container_id).path
         if cgroups_path is not None:
             cgroups.prepare()
-        spec = oci.spec_from_image(image.config, args=args, rootless=rootless,
+        spec = oci.spec_from_image(image.config, args=args, rootless=rootless, own_network=network is not None,
                                    cgroups_path=None if cgroups_path is None else str(cgroups_path), **spec_options)
         snapshotter_ = self.snapshots(snapshotter)
         parent = snapshots.unpack(image, snapshotter_)
@@ -203,7 +212,7 @@ class Supervisor:
             raise
         record = {"id": container_id, "image": image.name, "labels": dict(labels or {}),
                   "extensions": dict(extensions or {}), "runtime": runtime, "snapshotter": snapshotter,
-                  "snapshot_key": container_id, "created_at": rfc3339(now())}
+                  "snapshot_key": container_id, "created_at": rfc3339(now()), "network": network}
         (directory / "container.json").write_text(json.dumps(record, indent=2))
         self.publish(CONTAINER_CREATE, {"id": container_id, "image": image.name, "runtime": {"name": runtime}})
         return Container(self, record)

@@ -50,7 +50,7 @@ from .events import (
 )
 from .identifiers import validate
 from .runtime import Runtime
-from .shim import FromRecords, Kind, Parent, Request, alive, launch, milestone_lock, read_exit, read_pid
+from .shim import FromRecords, Kind, Network, Parent, Request, alive, launch, milestone_lock, read_exit, read_pid
 
 __all__ = ["STATUSES", "TRANSITIONS", "Process", "Status", "Task", "TaskOptions"]
 
@@ -84,7 +84,8 @@ class TaskOptions:
     """What a task works with, given by the supervisor (containerd: the task service's create options).
 
     ``mounts`` make the root filesystem (its snapshot's); ``reaper`` makes this process the
-    parent of the task's processes instead of a shim each (``Supervisor(shim=False)``).
+    parent of the task's processes instead of a shim each (``Supervisor(shim=False)``);
+    ``network`` is the user-mode network the init process's parent connects it to.
     """
 
     container_id: str
@@ -94,6 +95,7 @@ class TaskOptions:
     events: Exchange
     mounts: tuple[snapshots.Mount, ...]
     reaper: bool = False
+    network: Network | None = None
 
 
 def _stdio(directory: Path, name: str, target: Output) -> tuple[int, str]:
@@ -250,8 +252,8 @@ class Task(_Process):
             snapshots.mount_all(list(options.mounts), rootfs)
         with milestone_lock(task.dir):
             try:
-                out, err = task._launch(task._request("run" if start else "init", bundle=options.bundle),
-                                        stdout, stderr)
+                out, err = task._launch(task._request("run" if start else "init", bundle=options.bundle,
+                                                      network=options.network), stdout, stderr)
             except BaseException:
                 if mounted:
                     snapshots.unmount(rootfs)
@@ -338,7 +340,8 @@ class Task(_Process):
                 pass
         if self._mounts_rootfs:
             snapshots.unmount(self.options.bundle / "rootfs")
-        for name in ("task.json", "status", "pid", "exit.json", "stdout", "stderr", "lock", "shim.pid"):
+        for name in ("task.json", "status", "pid", "exit.json", "stdout", "stderr", "lock", "shim.pid",
+                     "slirp4netns.log"):
             (self.dir / name).unlink(missing_ok=True)
         shutil.rmtree(self.dir / "execs", ignore_errors=True)
         event = {"container_id": self.id, "pid": record["pid"], "exit_status": record["exit_status"],

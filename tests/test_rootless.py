@@ -220,3 +220,39 @@ def test_a_delegated_user_gets_limits_oom_events_and_pause(site: Path, home: Pat
         "resumed: running False",
         "groups left: []",
     ]
+
+
+#: a rootless container on its own network namespace, connected by slirp4netns, fetching from the lab registry
+NETWORKED = r"""
+import os, sys
+import labkit
+
+ref = sys.argv[1]
+sup = labkit.Supervisor()
+labkit.pull(ref, plain_http=True)
+script = "ip -o -4 addr show tap0 | awk '{print $4}'; wget -q -O - http://10.0.2.2:5000/v2/; echo; readlink /proc/self/ns/net"
+container = sup.create_container("rlnet", ref, ["sh", "-c", script], network="slirp4netns")
+task = container.run_task()
+print("exit status:", task.wait())
+address, answer, netns = (container.dir / "stdout").read_text().splitlines()
+print("address:", address)
+print("registry said:", answer)
+print("own network namespace:", netns != os.readlink("/proc/self/ns/net"))
+task.delete()
+container.delete()
+"""
+
+
+@pytest.mark.tool("slirp4netns")
+def test_a_rootless_container_reaches_the_lab_registry_over_its_own_network(site: Path, home: Path,
+                                                                              registry: str) -> None:
+    argv = learners.command(USER, ["-c", NETWORKED, _ref(registry)], pythonpath=site, env=_env(home))
+    out = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd="/")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "exit status: 0",
+        "address: 10.0.2.100/24",       # slirp4netns's tap0, in the container's own namespace ...
+        "registry said: {}",            # ... whose 10.0.2.2 is the host, loopback included
+        "own network namespace: True",
+    ]
+    assert not list((home / ".local/share/labkit/containers").iterdir())

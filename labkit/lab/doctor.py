@@ -144,6 +144,17 @@ def _check_overlay() -> Check:
                  "the overlay snapshotter is unavailable; the native one still works")
 
 
+def _check_user_network() -> Check:
+    """Can a rootless container get a network of its own? slirp4netns, and a /dev/net/tun this user may open."""
+    if shutil.which("slirp4netns") is None:
+        return Check("user-mode networking", False, "slirp4netns is not installed",
+                     "apt-get install slirp4netns (a rootless container's network)")
+    if not os.access("/dev/net/tun", os.R_OK | os.W_OK):
+        return Check("user-mode networking", False, "this user cannot open /dev/net/tun",
+                     "chmod 0666 /dev/net/tun (udev's default on a stock host)")
+    return Check("user-mode networking", True, "slirp4netns and /dev/net/tun: rootless containers get a network")
+
+
 def _check_program(name: str, package: str, needed_for: str, version: str = "--version") -> Check:
     path = shutil.which(name)
     if path is None:
@@ -172,6 +183,7 @@ def diagnose() -> Report:
         _check_userns(),
         _check_cgroups(),
         _check_overlay(),
+        _check_user_network(),
         _check_program("runc", "runc", "the runtime"),
         _check_program("crun", "crun", "the second runtime"),
         _check_program("containerd", "containerd", "the side-by-side comparison in notebook 12"),

@@ -2,7 +2,8 @@
 
 It forks once more so that its launcher's ``wait()`` returns at once and the shim is
 re-parented to init (the double fork of a daemon), becomes a child subreaper, runs
-``runc create`` or ``runc exec --detach`` with the container's stdio, and answers on the
+``runc create`` or ``runc exec --detach`` with the container's stdio, connects the process's
+user-mode network if its request names one (:func:`labkit.net.slirp4netns`), and answers on the
 status pipe (:mod:`labkit.shim.request`). Then it reaps children until its process is
 among them, records and publishes the exit (:func:`labkit.shim.records.record_exit`), and
 reports the status to its launcher if that one still listens.
@@ -16,7 +17,7 @@ import traceback
 
 from ..errors import LabkitError, to_data
 from ..events import Exchange
-from .parents import start_process
+from .parents import connect, disconnect, start_process
 from .records import UNKNOWN_STATUS, become_subreaper, claim, exit_status, record_exit
 from .request import Request, encode_answer
 
@@ -38,6 +39,7 @@ def serve(request: Request, status_fd: int) -> None:
         claim(request.directory)
         become_subreaper()
         pid = start_process(request)
+        network = connect(request, pid)  # before the pid is told: a started task has its network
     except LabkitError as err:
         os.write(status_fd, encode_answer(error=to_data(err)))
         return
@@ -45,7 +47,9 @@ def serve(request: Request, status_fd: int) -> None:
     null = os.open(os.devnull, os.O_RDWR)  # the process keeps its stdio; we let go of ours
     for fd in (0, 1, 2):
         os.dup2(null, fd)
-    status = record_exit(request, pid, _reap(pid), Exchange(request.lab_root))
+    status = _reap(pid)
+    disconnect(network)
+    status = record_exit(request, pid, status, Exchange(request.lab_root))
     try:
         os.write(status_fd, encode_answer(exit_status=status))
     except BrokenPipeError:  # the launcher has gone (``labkit run -d``): the journal has the exit

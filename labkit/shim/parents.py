@@ -48,7 +48,7 @@ from .records import (
 )
 from .request import Request, decode_answer
 
-__all__ = ["FromRecords", "Parent", "Reaper", "RuntimeRun", "Shim", "launch", "start_process"]
+__all__ = ["FromRecords", "Parent", "Reaper", "RuntimeRun", "Shim", "connect", "disconnect", "launch", "start_process"]
 
 #: what a container process's stdout or stderr may be: an open file, a descriptor, or (None) ours
 Stdio = IO[Any] | int | None
@@ -93,6 +93,22 @@ def start_process(request: Request, stdout: Stdio = None, stderr: Stdio = None) 
     assert request.bundle is not None, "an init request carries its bundle"
     runtime.create(request.container_id, request.bundle, pid_file=pid_file, stdout=stdout, stderr=stderr)
     return read_pid(request.directory)
+
+
+def connect(request: Request, pid: int) -> subprocess.Popen[bytes] | None:
+    """Connect the new process to the user-mode network its request names; the helper to stop when it exits."""
+    if request.network is None:
+        return None
+    from ..net import slirp4netns
+
+    return slirp4netns(pid, request.directory / "slirp4netns.log")
+
+
+def disconnect(helper: subprocess.Popen[bytes] | None) -> None:
+    """Stop a network helper once its process has exited (its namespace is gone with it)."""
+    if helper is not None:
+        helper.terminate()
+        helper.wait()
 
 
 class FromRecords:
@@ -191,6 +207,7 @@ class Reaper(_Pinned):
         become_subreaper()
         self.pid = start_process(request, stdout, stderr)
         super().__init__(os.pidfd_open(self.pid))  # our child until we reap it: the pid is still its own
+        self._network = connect(request, self.pid)
         self._status: int | None = None
         self._thread = threading.Thread(target=self._reap, args=(request,), name=f"labkit-reaper-{self.pid}",
                                         daemon=True)
@@ -199,6 +216,7 @@ class Reaper(_Pinned):
     def _reap(self, request: Request) -> None:
         _, status = os.waitpid(self.pid, 0)
         self._unpin()
+        disconnect(self._network)
         self._status = record_exit(request, self.pid, exit_status(status), Exchange(request.lab_root))
 
     def wait(self) -> int:
@@ -218,6 +236,7 @@ class RuntimeRun(_Pinned):
 
     def __init__(self, request: Request, *, stdout: Stdio, stderr: Stdio) -> None:
         assert request.bundle is not None, "a run request carries its bundle"
+        assert request.network is None, "runc run starts the process at once: no time to connect a network first"
         claim(request.directory)
         runtime = Runtime(request.runtime, request.runtime_root)
         self._request = request

@@ -17,10 +17,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["Kind", "Request", "Answer", "encode_answer", "decode_answer"]
+__all__ = ["Kind", "Network", "Request", "Answer", "encode_answer", "decode_answer"]
 
 #: init: ``runc create`` (start comes later); exec: ``runc exec --detach``; run: ``runc run`` (create and start)
 Kind = Literal["init", "exec", "run"]
+#: the user-mode networks a parent can connect a process to
+Network = Literal["slirp4netns"]
 #: one line of a shim's status pipe, decoded
 Answer = dict[str, Any]
 
@@ -31,7 +33,9 @@ class Request:
 
     ``directory`` holds its records (``pid``, ``exit.json``, ``shim.pid``, logs: :mod:`labkit.shim.records`);
     ``lab_root`` is where the exit is published (the events journal); ``bundle`` is the container's
-    bundle (init, run); ``process`` the runtime-spec ``process`` of an exec'd one (config.md, "Process").
+    bundle (init, run); ``process`` the runtime-spec ``process`` of an exec'd one (config.md, "Process");
+    ``network`` names the user-mode network its parent connects an init process to
+    (``"slirp4netns"``, :func:`labkit.net.slirp4netns`), for as long as the process lives.
     """
 
     kind: Kind
@@ -43,6 +47,7 @@ class Request:
     lab_root: Path
     bundle: Path | None = None
     process: dict[str, Any] | None = None
+    network: Network | None = None
 
     def to_json(self) -> str:
         """The request as one JSON object (paths as strings)."""
