@@ -5,13 +5,17 @@ A descriptor names a blob by three facts that a reader can check: its media type
 size in bytes. Manifests point at configs and layers by descriptors, indexes at
 manifests; a registry resolves a tag to one. Content found by digest is trusted only
 after its bytes hash to that digest (descriptor.md: "Digests").
+
+The documents made of descriptors (an index, a manifest) and the image config they
+lead to come from a registry too, so ``check_document`` reads them as untrusted JSON:
+an object, no larger than ``MAX_MANIFEST_SIZE``, with fields of the spec's types.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +28,7 @@ __all__ = [
     "load_json",
     "json_kind",
     "descriptors",
+    "check_document",
     "MAX_MANIFEST_SIZE",
     "OCI_INDEX",
     "OCI_MANIFEST",
@@ -51,6 +56,11 @@ _MAX_SIZE = (1 << 63) - 1
 #: containerd, remotes/docker/resolver.go ``maxManifestSize``: the largest manifest, index or config it will
 #: read (4 MiB). Real ones are a few KiB; the cap keeps a hostile registry from filling the memory.
 MAX_MANIFEST_SIZE = 4 << 20
+#: config.md, "config": the fields labkit reads, and the JSON type each must have (None: may be null)
+_PROCESS_FIELDS: dict[str, tuple[type, ...]] = {
+    "Env": (list, type(None)), "Entrypoint": (list, type(None)), "Cmd": (list, type(None)),
+    "WorkingDir": (str,), "User": (str,), "StopSignal": (str,), "Labels": (dict, type(None)),
+}  # fmt: skip
 
 
 def json_kind(value: object) -> str:
@@ -145,3 +155,53 @@ def descriptors(document: Mapping[str, Any], key: str, what: str) -> list[Descri
     if not isinstance(value, list):
         raise InvalidArgument(f"{what}: {key!r} is a JSON {json_kind(value)}, not an array of descriptors")
     return [Descriptor.from_dict(item) for item in value]
+
+
+def _check_manifest(manifest: dict, what: str) -> None:
+    """manifest.md: ``config`` is a descriptor and ``layers`` an array of them."""
+    if "config" not in manifest:
+        raise InvalidArgument(f"{what} has no config")
+    Descriptor.from_dict(manifest["config"])
+    descriptors(manifest, "layers", what)
+
+
+def _check_config(config: dict, what: str) -> None:
+    """config.md: ``rootfs.diff_ids`` an array of digests; ``os``, ``architecture`` strings; ``config`` an object."""
+    rootfs = config.get("rootfs")
+    diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+    if not isinstance(diff_ids, list) or not all(isinstance(diff_id, str) for diff_id in diff_ids):
+        raise InvalidArgument(f"{what}: rootfs.diff_ids is not an array of digests")
+    for diff_id in diff_ids:
+        split_digest(diff_id)
+    for key in ("os", "architecture"):
+        if not isinstance(config.get(key, ""), str):
+            raise InvalidArgument(f"{what}: {key} is a JSON {json_kind(config[key])}, not a string")
+    process = config.get("config") or {}
+    if not isinstance(process, dict):
+        raise InvalidArgument(f"{what}: config is a JSON {json_kind(process)}, not an object")
+    for key, kinds in _PROCESS_FIELDS.items():
+        value = process.get(key, kinds[0]())
+        items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else ()
+        if not isinstance(value, kinds) or not all(isinstance(item, str) for item in items):
+            raise InvalidArgument(f"{what}: config.{key} is not what config.md says it is")
+
+
+#: what each kind of document must hold, checked once it is known to be a JSON object
+_CHECKS: dict[str, Callable[[dict, str], object]] = {
+    "index": lambda index, what: descriptors(index, "manifests", what),
+    "manifest": _check_manifest,
+    "config": _check_config,
+}
+
+
+def check_document(data: bytes, kind: str, digest: str) -> dict:
+    """``data`` as the ``kind`` of document it should be (``index``, ``manifest``, ``config``), checked.
+
+    The digest proves only that the bytes are what the registry meant to send; this checks
+    that they are a JSON object with the fields labkit reads, of the types the image spec
+    gives them (image-index.md, manifest.md, config.md), before anything is committed.
+    """
+    what = f"{kind} {digest}"
+    document = load_json(data, what)
+    _CHECKS[kind](document, what)
+    return document
