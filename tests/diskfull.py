@@ -1,0 +1,44 @@
+"""A small disk to fill: a tmpfs mounted at a directory the test owns, for ENOSPC on a real kernel.
+
+``small_disk`` (a fixture; the test must be marked ``root``) mounts a tmpfs of a few
+MiB under the test's ``tmp_path`` and unmounts it afterwards. ``fill`` takes its free
+space down to ``leave`` bytes with one file, which the test removes to make room again.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+__all__ = ["small_disk", "fill", "SIZE"]
+
+SIZE = 8 << 20  # bytes: enough for a lab root's small files, small enough to fill in a moment
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A tmpfs of ``SIZE`` bytes at ``tmp_path/disk``, unmounted (with all on it) after the test."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SIZE},mode=0755", "labkit-test-disk", str(disk)], check=True)
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "--lazy", str(disk)], check=True)
+
+
+def fill(disk: Path, leave: int) -> Path:
+    """Write a file that leaves ``leave`` bytes free on ``disk``; its path."""
+    filler = disk / "filler"
+    stat = os.statvfs(disk)
+    free = stat.f_bavail * stat.f_frsize - (filler.stat().st_size if filler.exists() else 0)
+    with open(filler, "wb") as file:
+        file.truncate(0)
+        remaining = max(0, free - leave)
+        while remaining:
+            remaining -= file.write(b"\0" * min(remaining, 1 << 20))
+    return filler
