@@ -1,7 +1,7 @@
 """A small disk to fill: a tmpfs mounted at a directory the test owns, for ENOSPC on a real kernel.
 
 ``small_disk`` (a fixture; the test must be marked ``root``) mounts a tmpfs of a few
-MiB under the test's ``tmp_path`` and unmounts it afterwards. ``fill`` takes its free
+MiB and ``INODES`` files under the test's ``tmp_path`` and unmounts it afterwards. ``fill`` takes its free
 space down to ``leave`` bytes with one file, which the test removes to make room again.
 """
 
@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["small_disk", "fill", "SIZE"]
+__all__ = ["small_disk", "fill", "SIZE", "INODES"]
 
 SIZE = 8 << 20  # bytes: enough for a lab root's small files, small enough to fill in a moment
+INODES = 2000  # files and directories: a layer of more runs out of them
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A tmpfs of ``SIZE`` bytes at ``tmp_path/disk``, unmounted (with all on it) after the test."""
     disk = tmp_path / "disk"
     disk.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SIZE},mode=0755", "labkit-test-disk", str(disk)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SIZE},nr_inodes={INODES},mode=0755", "labkit-test-disk", str(disk)], check=True)
     try:
         yield disk
     finally:
