@@ -20,9 +20,11 @@ import pytest
 from snapshots.helpers import BASE, GZIP, TAR, Layout, f, layer_bytes
 
 from diskfull import INODES, fill, small_disk  # noqa: F401 (small_disk: a fixture)
-from labkit import snapshots
+from labkit import images, snapshots
 from labkit.archive import _bound
+from labkit.cli import main
 from labkit.errors import DataCorrupted, FailedPrecondition, InvalidArgument
+from labkit.lab import builder
 
 GIB = 1 << 30
 
@@ -156,3 +158,23 @@ def test_a_full_disk_while_preparing_says_so_and_leaks_no_directory(tmp_path: Pa
             sn.prepare(f"container-{n}", "base")
     assert "not found" not in str(full.value)
     assert sorted(int(p.name) for p in (sn.root / "snapshots").iterdir()) == sorted(i.id for i in sn.list())
+
+
+@pytest.mark.root
+@pytest.mark.registry
+@pytest.mark.tool("runc")
+@pytest.mark.slow
+def test_an_image_of_120_layers_runs_on_the_overlay_snapshotter(lab_root: Path, registry: str,
+                                                                capfd: pytest.CaptureFixture) -> None:
+    """120 absolute lowerdirs pass the page mount(2) reads its options from; relative ones from their
+    common directory do not (labkit/snapshots/mount.py, after containerd's compactLowerdirOption)."""
+    busybox = images.pull(f"{registry}/lab/busybox:latest", plain_http=True)
+    (base,) = busybox.layers
+    seed = builder.Layer(base.media_type, busybox.store.read(base.digest), diff_id=busybox.config["rootfs"]["diff_ids"][0])
+    layers = [seed, *(builder.layer([builder.Entry(f"layers/{n:03}", data=f"{n}\n".encode())]) for n in range(1, 120))]
+    builder.push(registry, "labkit-tests/snapshots", "layers120", builder.image(layers, {"Cmd": ["sh"]}))
+    ref = f"{registry}/labkit-tests/snapshots:layers120"
+    capfd.readouterr()
+    assert main(["run", "--rm", "--plain-http", "--snapshotter", "overlay", ref, f"layers-{os.getpid()}", "--",
+                 "sh", "-c", "ls /layers | wc -l; cat /layers/119"]) == 0  # fmt: skip
+    assert capfd.readouterr().out.split() == ["119", "119"]
