@@ -129,14 +129,15 @@ class Descriptor:
         platform, annotations = data.get("platform"), data.get("annotations")
         if not isinstance(digest, str):
             raise InvalidArgument(f"invalid descriptor: its digest is a JSON {json_kind(digest)}, not a string")
+        shown = repr(digest[:80])  # registry data: quoted, so that a message stays one line
         if not isinstance(media_type, str):
-            raise InvalidArgument(f"invalid descriptor {digest[:80]}: mediaType is a JSON {json_kind(media_type)}")
+            raise InvalidArgument(f"invalid descriptor {shown}: mediaType is a JSON {json_kind(media_type)}")
         if type(size) is not int or not 0 <= size <= _MAX_SIZE:
-            raise InvalidArgument(f"invalid descriptor {digest[:80]}: size {str(size)[:40]} is not an int64 >= 0")
+            raise InvalidArgument(f"invalid descriptor {shown}: size {repr(size)[:40]} is not an int64 >= 0")
         if annotations is not None and not (
             isinstance(annotations, Mapping) and all(isinstance(v, str) for v in annotations.values())
         ):
-            raise InvalidArgument(f"invalid descriptor {digest[:80]}: annotations must map strings to strings")
+            raise InvalidArgument(f"invalid descriptor {shown}: annotations must map strings to strings")
         return cls(media_type, digest, size, Platform.from_dict(platform) if platform else None, annotations)
 
     def to_dict(self) -> dict[str, Any]:

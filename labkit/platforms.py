@@ -67,7 +67,7 @@ class Platform:
         (image-index.md, "platform"); the index comes from a registry, so anything else is refused."""
         fields = ("os", "architecture", "variant")
         if not isinstance(data, Mapping) or not all(isinstance(data.get(key, ""), str) for key in fields):
-            raise InvalidArgument(f"invalid platform {str(data)[:100]}: expected an object of os, architecture, "
+            raise InvalidArgument(f"invalid platform {repr(data)[:100]}: expected an object of os, architecture, "
                                   "variant strings")
         return cls(*(data.get(key, "") for key in fields))
 

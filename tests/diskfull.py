@@ -1,35 +1,34 @@
 """A small disk to fill: a tmpfs mounted at a directory the test owns, for ENOSPC on a real kernel.
 
-``small_disk`` (a fixture; the test must be marked ``root``) mounts a tmpfs of a few
-MiB and ``INODES`` files under the test's ``tmp_path`` and unmounts it afterwards. ``fill`` takes its free
+``mounted`` (the ``small_disk`` fixture of tests/conftest.py; the test must be marked
+``root``) mounts a tmpfs of a few MiB and ``INODES`` files and unmounts it afterwards. ``fill`` takes its free
 space down to ``leave`` bytes with one file, which the test removes to make room again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-__all__ = ["small_disk", "fill", "SIZE", "INODES"]
+__all__ = ["mounted", "fill", "SIZE", "INODES"]
 
 SIZE = 8 << 20  # bytes: enough for a lab root's small files, small enough to fill in a moment
 INODES = 2000  # files and directories: a layer of more runs out of them
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A tmpfs of ``SIZE`` bytes at ``tmp_path/disk``, unmounted (with all on it) after the test."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SIZE},nr_inodes={INODES},mode=0755", "labkit-test-disk", str(disk)], check=True)
+@contextlib.contextmanager
+def mounted(directory: Path) -> Iterator[Path]:
+    """A tmpfs of ``SIZE`` bytes and ``INODES`` files at ``directory``, unmounted (with all on it) afterwards."""
+    directory.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SIZE},nr_inodes={INODES},mode=0755", "labkit-test-disk",
+                    str(directory)], check=True)  # fmt: skip
     try:
-        yield disk
+        yield directory
     finally:
-        subprocess.run(["umount", "--lazy", str(disk)], check=True)
+        subprocess.run(["umount", "--lazy", str(directory)], check=True)
 
 
 def fill(disk: Path, leave: int) -> Path:

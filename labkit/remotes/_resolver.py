@@ -60,7 +60,7 @@ def _error(response: httpx.Response, what: str) -> LabkitError:
     """Turn a registry error response into labkit's error kind, keeping the spec's error codes."""
     try:
         errors = load_json(response.content, "error").get("errors")
-        codes = ", ".join(str(error.get("code", "?"))[:40] for error in errors[:5])  # type: ignore[index]
+        codes = ", ".join(" ".join(str(error.get("code", "?")).split())[:40] for error in errors[:5])  # type: ignore[index]
     except (LabkitError, AttributeError, TypeError, KeyError):  # not the spec's {"errors": [{"code": ...}]}
         codes = ""
     detail = f"{what}: {response.status_code} {codes or response.reason_phrase}"
@@ -169,7 +169,7 @@ class Registry:
         data = self._fetch_whole(f"{self.base}/{repository}/manifests/{desc.digest}", repository, desc, "manifest")
         body_type = load_json(data, f"manifest {desc.digest}").get("mediaType")
         if body_type and body_type != desc.media_type:
-            raise DataCorrupted(f"{desc.digest}: served as {desc.media_type} but its mediaType is {str(body_type)[:80]}")
+            raise DataCorrupted(f"{desc.digest}: served as {desc.media_type[:80]!r} but its mediaType is {repr(body_type)[:80]}")
         return data
 
     def fetch_config(self, repository: str, desc: Descriptor) -> bytes:

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from diskfull import fill
 
-from diskfull import fill, small_disk  # noqa: F401 (small_disk: a fixture)
 from labkit.errors import FailedPrecondition
 from labkit.events import Exchange
 

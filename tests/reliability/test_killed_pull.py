@@ -19,12 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-from diskfull import fill, small_disk  # noqa: F401 (small_disk: a fixture)
+from diskfull import fill
 from faultproxy import FaultProxy
+
 from labkit.cli import main
 from labkit.images import ImageStore, pull
-from reliability.test_faults import IMAGE, assert_consistent, blobs  # noqa: F401 (blobs: a fixture)
+from reliability.test_faults import IMAGE, assert_consistent
 
 pytestmark = [pytest.mark.registry]
 

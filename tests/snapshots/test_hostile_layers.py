@@ -17,14 +17,14 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from snapshots.helpers import BASE, GZIP, TAR, Layout, f, layer_bytes
+from diskfull import INODES, fill
 
-from diskfull import INODES, fill, small_disk  # noqa: F401 (small_disk: a fixture)
 from labkit import images, snapshots
 from labkit.archive import _bound
 from labkit.cli import main
 from labkit.errors import DataCorrupted, FailedPrecondition, InvalidArgument
 from labkit.lab import builder
+from snapshots.helpers import BASE, GZIP, TAR, Layout, f, layer_bytes
 
 GIB = 1 << 30
 
