@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import signal
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from parsing import parsed_or_refused
 
-from labkit.cli import main
 from labkit.cli.tasks import parse_signal
 from labkit.errors import InvalidArgument
 
@@ -32,10 +30,3 @@ def test_any_text_is_a_signal_the_kernel_knows_or_refused(text: str) -> None:
     if (number := parsed_or_refused(parse_signal, text)) is not None:
         assert text.isascii() and 1 <= number <= signal.SIGRTMAX
 
-
-def test_the_command_line_refuses_a_bad_signal_before_looking_for_the_task(lab_root: Path,
-                                                                          capsys: pytest.CaptureFixture) -> None:
-    assert main(["tasks", "kill", "-s", "99", "nosuchtask"]) == 1
-    assert main(["tasks", "kill", "-s", "\u096f", "nosuchtask"]) == 1
-    err = capsys.readouterr().err.splitlines()
-    assert len(err) == 2 and all(line.startswith("labkit: unknown signal") for line in err)
