@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from parsing import parsed_or_refused
 
-from labkit.descriptor import Descriptor, descriptors, load_json
+from labkit.descriptor import Descriptor, check_document, descriptors, load_json
 from labkit.errors import InvalidArgument
 
 DIGEST = "sha256:" + "ab" * 32
@@ -87,3 +87,31 @@ def test_a_list_of_descriptors_must_be_one(layers: object) -> None:
     with pytest.raises(InvalidArgument, match="manifest m: 'layers' is a JSON|invalid descriptor"):
         descriptors({"layers": layers}, "layers", "manifest m")
     assert descriptors({"layers": [GOOD]}, "layers", "manifest m") == [Descriptor.from_dict(GOOD)]
+
+
+#: a manifest, index or config with one field replaced by any JSON value
+_documents = st.builds(
+    lambda kind, key, value: (kind, {**_SHAPES[kind], key: value}),
+    st.sampled_from(["index", "manifest", "config"]),
+    st.sampled_from(["manifests", "config", "layers", "rootfs", "os", "architecture"]),
+    _json,
+)
+_SHAPES = {
+    "index": {"schemaVersion": 2, "manifests": [{**GOOD, "platform": {"os": "linux", "architecture": "amd64"}}]},
+    "manifest": {"schemaVersion": 2, "config": GOOD, "layers": [GOOD]},
+    "config": {"os": "linux", "architecture": "amd64", "rootfs": {"type": "layers", "diff_ids": [DIGEST]},
+               "config": {"Cmd": ["sh"], "Env": ["A=b"], "Labels": {"a": "b"}}},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", _SHAPES)
+def test_a_well_formed_document_checks_out(kind: str) -> None:
+    assert check_document(json.dumps(_SHAPES[kind]).encode(), kind, DIGEST) == _SHAPES[kind]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_documents)
+def test_any_document_checks_out_or_is_refused_in_one_line(document: tuple[str, dict]) -> None:
+    """Whatever a registry puts in a field, the check answers or refuses: a traceback never comes out of it."""
+    kind, body = document
+    parsed_or_refused(lambda data: check_document(data, kind, DIGEST), json.dumps(body).encode())
