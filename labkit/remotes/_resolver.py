@@ -166,7 +166,8 @@ class Registry:
 
     def fetch_manifest(self, repository: str, desc: Descriptor) -> bytes:
         """``GET`` a manifest or index by digest; its bytes, checked against ``desc`` and its ``mediaType``."""
-        data = self._fetch_whole(f"{self.base}/{repository}/manifests/{desc.digest}", repository, desc, "manifest")
+        data = self._fetch_whole(f"{self.base}/{repository}/manifests/{desc.digest}", repository, desc, "manifest",
+                                 {"Accept": ACCEPT})  # fmt: skip
         body_type = load_json(data, f"manifest {desc.digest}").get("mediaType")
         if body_type and body_type != desc.media_type:
             raise DataCorrupted(f"{desc.digest}: served as {desc.media_type[:80]!r} but its mediaType is {repr(body_type)[:80]}")
@@ -174,13 +175,12 @@ class Registry:
 
     def fetch_config(self, repository: str, desc: Descriptor) -> bytes:
         """``GET`` an image config (a blob, but one read whole, so capped like a manifest); its checked bytes."""
-        return self._fetch_whole(f"{self.base}/{repository}/blobs/{desc.digest}", repository, desc, "config")
+        return self._fetch_whole(f"{self.base}/{repository}/blobs/{desc.digest}", repository, desc, "config", {})
 
-    def _fetch_whole(self, url: str, repository: str, desc: Descriptor, what: str) -> bytes:
+    def _fetch_whole(self, url: str, repository: str, desc: Descriptor, what: str, headers: dict[str, str]) -> bytes:
         """The body at ``url``: refused past ``desc.size`` bytes as it arrives, then checked against ``desc``."""
         _within_cap(desc.size, f"{what} {desc.digest}")
-        response = self._request("GET", url, scope=f"repository:{repository}:pull", headers={"Accept": ACCEPT},
-                                 limit=desc.size)  # fmt: skip
+        response = self._request("GET", url, scope=f"repository:{repository}:pull", headers=headers, limit=desc.size)
         if response.status_code != 200:
             raise _error(response, f"fetching {what} {desc.digest}")
         _check_digest(response.content, desc, what)
