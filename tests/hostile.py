@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from labkit.lab import builder
+from labkit import builder
 
 __all__ = ["HostileRegistry", "Answer", "Request", "endless", "trickle", "manifest_for"]
 

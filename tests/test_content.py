@@ -114,10 +114,9 @@ def test_a_killed_writers_ingest_is_resumed_by_the_next(lab_root: Path) -> None:
 
 def test_a_resumed_ingest_that_was_wrong_is_said_and_removed(lab_root: Path) -> None:
     _killed_writer(lab_root, b"X" * 5000)
-    with pytest.raises(DataCorrupted, match="5000 of them left by an earlier pull"):
-        with Store().writer(DIGEST, len(DATA)) as writer:
-            writer.write(DATA[writer.offset :])
-            writer.commit()
+    with pytest.raises(DataCorrupted, match="5000 of them left by an earlier pull"), Store().writer(DIGEST, len(DATA)) as writer:
+        writer.write(DATA[writer.offset :])
+        writer.commit()
     assert list(Store().ingest_dir.iterdir()) == []
     assert _ingest(Store(), DATA) is True  # the next try starts afresh
 

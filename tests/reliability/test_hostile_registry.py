@@ -19,11 +19,10 @@ from pathlib import Path
 import pytest
 from hostile import Answer, HostileRegistry, endless, manifest_for, trickle
 
-from labkit import errors
+from labkit import builder, errors
 from labkit.cli import main
 from labkit.descriptor import OCI_INDEX, OCI_MANIFEST
 from labkit.images import ImageStore
-from labkit.lab import builder
 from labkit.reference import Reference
 from labkit.remotes import Registry
 from labkit.remotes._transport import Pace
@@ -50,7 +49,7 @@ def pull_fails(ref: str, capsys: pytest.CaptureFixture, *options: str) -> str:
 
 def assert_usable(evil: HostileRegistry, capsys: pytest.CaptureFixture) -> None:
     """Nothing of the bad image recorded, and the next good pull and ``images ls`` work."""
-    assert ImageStore().list() == []
+    assert ImageStore().images() == []
     assert main(["pull", "--plain-http", f"{evil.address}/good/image"]) == 0
     assert main(["images", "ls"]) == 0
     captured = capsys.readouterr()

@@ -14,13 +14,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from diskfull import fill
 from faultproxy import FaultProxy
+from waiting import wait_until
 
 from labkit.cli import main
 from labkit.images import ImageStore, pull
@@ -59,10 +59,8 @@ def test_a_pull_killed_at_any_step_is_finished_by_the_next(registry: str, lab_ro
         child = subprocess.Popen([sys.executable, "-m", "labkit", "pull", "--plain-http", f"{proxy.address}/{IMAGE}"],
                                  env={**os.environ, "LABKIT_ROOT": str(lab_root)},
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        deadline = time.monotonic() + 30
-        while not ready(proxy, blobs, lab_root) and child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert child.poll() is None and ready(proxy, blobs, lab_root), f"the pull never got to {step}"
+        wait_until(lambda: ready(proxy, blobs, lab_root) or child.poll() is not None, 30, f"the pull never got to {step}")
+        assert child.poll() is None and ready(proxy, blobs, lab_root), f"the pull ended before {step}"
         child.kill()
         child.wait(timeout=10)
     left = _ingested(lab_root, blobs["big"])
@@ -87,7 +85,7 @@ def test_a_full_disk_while_downloading_is_one_line_and_cleans_up(registry: str, 
     assert main(["pull", "--plain-http", f"{registry}/{IMAGE}"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("labkit: no space left on the device writing blob sha256:") and err.count("\n") == 1, err
-    assert list((root / "content/ingest").iterdir()) == [] and ImageStore(root).list() == []
+    assert list((root / "content/ingest").iterdir()) == [] and ImageStore(root).images() == []
     filler.unlink()
     assert main(["pull", "--plain-http", f"{registry}/{IMAGE}"]) == 0
     assert_consistent(root, blobs)

@@ -148,7 +148,7 @@ class Layout:
         return cls.of_blobs(path, [(*layer_bytes(entries, media_type), media_type) for entries in layers])
 
     @classmethod
-    def of_blobs(cls, path: Path, blobs: list[tuple[bytes, str, str]]) -> "Layout":
+    def of_blobs(cls, path: Path, blobs: list[tuple[bytes, str, str]]) -> Layout:
         """The layout of layer blobs as given, ``(blob, DiffID, media type)``: hostile ones too."""
         layout = cls(path)
         diff_ids = []

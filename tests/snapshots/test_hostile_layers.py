@@ -19,11 +19,10 @@ from pathlib import Path
 import pytest
 from diskfull import INODES, fill
 
-from labkit import images, snapshots
+from labkit import builder, images, snapshots
 from labkit.archive import _bound
 from labkit.cli import main
 from labkit.errors import DataCorrupted, FailedPrecondition, InvalidArgument
-from labkit.lab import builder
 from snapshots.helpers import BASE, GZIP, TAR, Layout, f, layer_bytes
 
 GIB = 1 << 30
@@ -60,7 +59,7 @@ def _written(root: Path) -> int:
 
 def _assert_nothing_of_it(sn: snapshots.Snapshotter) -> None:
     """Only the committed layers below it; no active snapshot, and no directory without a record."""
-    records = sn.list()
+    records = sn.walk()
     assert all(info.kind == "committed" for info in records)
     assert sorted(int(p.name) for p in (sn.root / "snapshots").iterdir()) == sorted(i.id for i in records)
 
@@ -157,7 +156,7 @@ def test_a_full_disk_while_preparing_says_so_and_leaks_no_directory(tmp_path: Pa
         for n in range(100):  # the records grow with each snapshot: one of them no longer fits
             sn.prepare(f"container-{n}", "base")
     assert "not found" not in str(full.value)
-    assert sorted(int(p.name) for p in (sn.root / "snapshots").iterdir()) == sorted(i.id for i in sn.list())
+    assert sorted(int(p.name) for p in (sn.root / "snapshots").iterdir()) == sorted(i.id for i in sn.walk())
 
 
 @pytest.mark.root
