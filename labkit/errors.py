@@ -10,7 +10,8 @@ maps onto what containerd and gRPC say for the same situation::
      ├── NotFound               no such image, blob, snapshot, container, task
      ├── AlreadyExists          that name or id is taken
      ├── FailedPrecondition     the object is in the wrong state for the call
-     │                          (start a running task, delete a running one, ...)
+     │                          (start a running task, delete a running one, ...),
+     │                          or the host is (the disk is full: ``disk_error``)
      ├── Unavailable            a service or tool cannot be reached or is missing
      │                          (registry down, runc not installed, 5xx after retries)
      ├── PermissionDenied       the registry or the kernel refused (wrong password, no root)
@@ -24,6 +25,8 @@ that crosses from one process to another (a shim's to its launcher) travels as d
 
 from __future__ import annotations
 
+import errno
+
 __all__ = [
     "LabkitError",
     "InvalidArgument",
@@ -36,6 +39,7 @@ __all__ = [
     "KINDS",
     "to_data",
     "from_data",
+    "disk_error",
 ]
 
 
@@ -87,3 +91,17 @@ def to_data(error: LabkitError) -> dict[str, str]:
 def from_data(data: dict[str, str]) -> LabkitError:
     """The error :func:`to_data` described (a kind this labkit does not know becomes a plain ``LabkitError``)."""
     return KINDS.get(data.get("kind", ""), LabkitError)(data.get("message", "failed without a message"))
+
+
+def disk_error(err: OSError, doing: str) -> LabkitError:
+    """What an ``OSError`` from writing lab state means, as one line: ``doing`` says what was being written.
+
+    A full disk or quota (ENOSPC, EDQUOT) is a FailedPrecondition: nothing is wrong with
+    the request, and it succeeds once space is freed. Refused access is PermissionDenied;
+    anything else is Unavailable, with the system's words for it.
+    """
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return FailedPrecondition(f"no space left on the device {doing}")
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return PermissionDenied(f"{doing}: {err.strerror}")
+    return Unavailable(f"{doing}: {err.strerror or err}")

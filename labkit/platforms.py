@@ -11,7 +11,6 @@ from __future__ import annotations
 import platform as _host
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from .errors import InvalidArgument
 
@@ -63,9 +62,14 @@ class Platform:
         return cls(_host.system(), _host.machine())
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Platform:
-        """Read an index entry's ``platform`` object."""
-        return cls(data.get("os", ""), data.get("architecture", ""), data.get("variant", ""))
+    def from_dict(cls, data: object) -> Platform:
+        """Read an index entry's ``platform`` object: ``os``, ``architecture`` and ``variant`` strings
+        (image-index.md, "platform"); the index comes from a registry, so anything else is refused."""
+        fields = ("os", "architecture", "variant")
+        if not isinstance(data, Mapping) or not all(isinstance(data.get(key, ""), str) for key in fields):
+            raise InvalidArgument(f"invalid platform {repr(data)[:100]}: expected an object of os, architecture, "
+                                  "variant strings")
+        return cls(*(data.get(key, "") for key in fields))
 
     def to_dict(self) -> dict[str, str]:
         """The ``platform`` object as an index holds it."""

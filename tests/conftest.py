@@ -17,6 +17,7 @@ from typing import Any
 
 import ledger
 import pytest
+from diskfull import mounted
 
 from labkit import cgroups, net
 from labkit.paths import registry_address
@@ -99,3 +100,10 @@ def lab_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 def registry() -> str:
     """``host:port`` of the lab's registry, started by ``labkit lab up`` (mark the test ``registry``)."""
     return registry_address()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A small tmpfs to fill, at ``tmp_path/disk`` (tests/diskfull.py; mark the test ``root``)."""
+    with mounted(tmp_path / "disk") as disk:
+        yield disk

@@ -6,8 +6,10 @@ server (the lab registry, containerd's endpoints, ...) without mocking either::
     with FaultProxy("127.0.0.1:5000") as proxy:
         proxy.status(429, match="/manifests/", headers={"Retry-After": "1"})
         proxy.cut(match="/blobs/", after=4096)        # drop the connection after 4 KiB of body
+        proxy.stall(5.0, match="/blobs/", after=4096) # 4 KiB of body, then silence for 5 s, then drop
         proxy.truncate(match="/blobs/", after=4096)   # a whole response, but of 4 KiB only
         proxy.drop(match="/manifests/")               # close the connection without an answer
+        proxy.hang(5.0, match="/manifests/")          # take the request, say nothing for 5 s, then close
         proxy.tamper(match="/blobs/")                 # flip the first byte of the body
         proxy.delay(0.5, match="/v2/$")
         proxy.redirect("http://localhost:5000", match="/blobs/")  # 307 to another origin
@@ -39,8 +41,8 @@ _CHUNK = 64 * 1024
 
 @dataclass
 class Fault:
-    """One misbehaviour: ``kind`` is ``status``, ``cut``, ``truncate``, ``drop``, ``tamper``, ``delay``,
-    ``redirect`` or ``ignore-range``."""
+    """One misbehaviour: ``kind`` is ``status``, ``cut``, ``stall``, ``truncate``, ``drop``, ``hang``, ``tamper``,
+    ``delay``, ``redirect`` or ``ignore-range``."""
 
     kind: str
     match: str = ""  # a regular expression searched in the request path
@@ -48,8 +50,8 @@ class Fault:
     times: int = 1
     status: int = 503
     headers: dict[str, str] = field(default_factory=dict)
-    after: int = 0  # cut, truncate: body bytes sent before the connection drops or the body ends
-    seconds: float = 0.0  # delay: how long to wait before forwarding
+    after: int = 0  # cut, stall, truncate: body bytes sent before the connection drops or the body ends
+    seconds: float = 0.0  # delay: how long to wait before forwarding; stall, hang: how long to send nothing
     location: str = ""  # redirect: the base URL the request's path is appended to
 
     def matches(self, method: str, path: str) -> bool:
@@ -95,6 +97,11 @@ class FaultProxy:
         """Forward, but drop the connection after ``after`` bytes of the response body."""
         return self.add(Fault("cut", match, method, times, after=after))
 
+    def stall(self, seconds: float, *, match: str = "", method: str | None = "GET", times: int = 1,
+              after: int = 0) -> Fault:
+        """Forward ``after`` bytes of the response body, then send nothing for ``seconds``, then drop the connection."""
+        return self.add(Fault("stall", match, method, times, after=after, seconds=seconds))
+
     def truncate(self, *, match: str = "", method: str | None = "GET", times: int = 1, after: int = 0) -> Fault:
         """Forward, but end the body after ``after`` bytes, with a ``Content-Length`` that says so: no error in HTTP."""
         return self.add(Fault("truncate", match, method, times, after=after))
@@ -102,6 +109,10 @@ class FaultProxy:
     def drop(self, *, match: str = "", method: str | None = None, times: int = 1) -> Fault:
         """Close the connection without sending any answer (a server that crashed or a reset)."""
         return self.add(Fault("drop", match, method, times))
+
+    def hang(self, seconds: float, *, match: str = "", method: str | None = None, times: int = 1) -> Fault:
+        """Take the request (recorded at once, status 0) and answer nothing for ``seconds``, then close."""
+        return self.add(Fault("hang", match, method, times, seconds=seconds))
 
     def tamper(self, *, match: str = "", method: str | None = "GET", times: int = 1) -> Fault:
         """Forward, but flip the bits of the first byte of the response body (same length, wrong digest)."""
@@ -168,8 +179,9 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             status = fault.status if fault and fault.kind in ("status", "redirect") else 0
             if fault and fault.kind == "delay":
                 time.sleep(fault.seconds)
-            if fault and fault.kind == "drop":
+            if fault and fault.kind in ("drop", "hang"):
                 self._seen(0)
+                time.sleep(fault.seconds)
                 self.close_connection = True
             elif fault and fault.kind == "redirect":
                 self._answer(status, {"Location": fault.location + self.path})
@@ -226,10 +238,12 @@ def _handler(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
             for chunk in chunks:
                 if kind == "tamper" and sent == 0 and chunk:
                     chunk = bytes([chunk[0] ^ 0xFF]) + chunk[1:]
-                if kind in ("cut", "truncate") and sent + len(chunk) >= fault.after:
+                if kind in ("cut", "stall", "truncate") and sent + len(chunk) >= fault.after:
                     self.wfile.write(chunk[: fault.after - sent])
                     self.wfile.flush()
-                    if kind == "cut":
+                    if kind == "stall":
+                        time.sleep(fault.seconds)
+                    if kind in ("cut", "stall"):
                         self.connection.shutdown(socket.SHUT_RDWR)
                         self.close_connection = True
                     return

@@ -5,6 +5,9 @@ from __future__ import annotations
 import platform
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from parsing import parsed_or_refused
 
 from labkit.errors import InvalidArgument
 from labkit.platforms import Platform
@@ -31,3 +34,16 @@ def test_host_platform() -> None:
 def test_invalid(text: str) -> None:
     with pytest.raises(InvalidArgument, match="OS/ARCH"):
         Platform.parse(text)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=40))
+def test_any_platform_text_parses_or_is_refused_in_one_line(text: str) -> None:
+    if (parsed := parsed_or_refused(Platform.parse, text)) is not None:
+        assert Platform.parse(str(parsed)) == parsed
+
+
+@pytest.mark.parametrize("data", [None, "linux", ["linux"], {"os": 5}, {"os": "linux", "architecture": ["amd64"]}])
+def test_a_platform_object_holds_strings(data: object) -> None:
+    with pytest.raises(InvalidArgument, match="invalid platform"):
+        Platform.from_dict(data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from parsing import parsed_or_refused
 
 from labkit.errors import InvalidArgument
 from labkit.reference import Reference
@@ -55,6 +56,8 @@ def test_parts() -> None:
     ("busybox@sha256:abc", "64 lowercase hex"),
     ("busybox@md5:" + "0" * 32, "unsupported digest algorithm"),
     ("x/" + "a" * 255, "longer than 255"),
+    ("busybox:caf\u00e9", "expected"),  # a tag is ASCII (Go's \w), not any letter
+    ("busybox:\u096f", "expected"),  # a Devanagari digit nine
 ])  # fmt: skip
 def test_invalid_references_say_why(text: str, message: str) -> None:
     with pytest.raises(InvalidArgument, match=message):
@@ -67,7 +70,7 @@ _references = st.builds(
     lambda domain, path, tag, digest: f"{domain}{'/'.join(path)}{tag}{digest}",
     st.sampled_from(["", "docker.io/", "localhost/", "127.0.0.1:5000/", "quay.io/", "registry.example:443/"]),
     st.lists(_component, min_size=1, max_size=3),
-    st.one_of(st.just(""), st.from_regex(r":[\w][\w.-]{0,20}", fullmatch=True)),
+    st.one_of(st.just(""), st.from_regex(r":[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}", fullmatch=True)),  # Go's \w: ASCII
     st.one_of(st.just(""), st.from_regex(r"@sha256:[0-9a-f]{64}", fullmatch=True)),
 )
 
@@ -79,3 +82,11 @@ def test_normalising_is_idempotent(text: str) -> None:
     ref = Reference.parse(text)
     assert Reference.parse(str(ref)) == ref
     assert ref.tag or ref.digest
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=300), _references.map(lambda ref: ref + "\u00e9"), st.text("a:/@.-_9", max_size=80)))
+def test_any_text_parses_or_is_refused_with_one_line(text: str) -> None:
+    """Whatever a learner (or a registry's ``Location``) hands in, the parser answers or says why, in one line."""
+    if (ref := parsed_or_refused(Reference.parse, text)) is not None:
+        assert str(ref).isascii() and Reference.parse(str(ref)) == ref

@@ -19,7 +19,9 @@ knows the rules):
 
 While the tar streams through, its bytes are hashed: the sha256 of the uncompressed
 tar is the layer's DiffID (image spec, config.md, ``rootfs.diff_ids``), checked
-against the one the image config promised.
+against the one the image config promised. And they are counted: a layer that would
+expand past its bound (``_bound``: a multiple of its compressed size, and never into
+the free space the lab leaves) is stopped with one line naming it.
 """
 
 from __future__ import annotations
@@ -32,8 +34,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import BinaryIO
 
-from ..errors import DataCorrupted, InvalidArgument, NotFound
+from ..errors import DataCorrupted, InvalidArgument, NotFound, disk_error
 from ._apply import OPAQUE, WHITEOUT_PREFIX, Applier
+from ._bound import Bound
 
 __all__ = ["LAYER_MEDIA_TYPES", "WHITEOUT_PREFIX", "OPAQUE", "open_layer", "apply_layer"]
 
@@ -78,15 +81,19 @@ def open_layer(blob: Path, media_type: str) -> BinaryIO:
 
 
 class _Digester:
-    """A reader that hashes every byte that passes through it."""
+    """A reader that hashes every byte that passes through it, and holds their number to ``bound``."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, bound: Bound) -> None:
         self._stream = stream
         self._sha = hashlib.sha256()
+        self._bound = bound
+        self._size = 0
 
     def read(self, size: int = -1) -> bytes:
         data = self._stream.read(size)
         self._sha.update(data)
+        self._size += len(data)
+        self._bound.check(self._size, "tar")
         return data
 
     def digest(self) -> str:
@@ -106,12 +113,15 @@ def apply_layer(target: Path, blob: Path, media_type: str, diff_id: str | None =
     ``trusted.overlay.opaque=y`` xattr for an opaque directory; kernel docs,
     filesystems/overlayfs.rst, "whiteouts and opaque directories"), and a hardlink to
     a lower layer's file first copies that file up (containerd, archive ``WithParents``).
-    Raises InvalidArgument for a malformed or hostile archive and DataCorrupted when
-    the DiffID is not ``diff_id``.
+    Raises InvalidArgument for a malformed or hostile archive (a decompression bomb
+    included), FailedPrecondition when the disk has no room for it, and DataCorrupted
+    when the DiffID is not ``diff_id``. What a failed layer wrote stays: the caller
+    removes its snapshot or directory (``snapshots.unpack``, ``snapshots.apply_layers``).
     """
     with open_layer(blob, media_type) as stream:
-        digester = _Digester(stream)
-        applier = Applier(target, lowers)
+        bound = Bound(blob.name, blob.stat().st_size, target)
+        digester = _Digester(stream, bound)
+        applier = Applier(target, lowers, bound)
         try:
             with tarfile.open(fileobj=digester, mode="r|", bufsize=_BUFFER) as tar:  # type: ignore[call-overload]
                 for member in tar:
@@ -120,6 +130,8 @@ def apply_layer(target: Path, blob: Path, media_type: str, diff_id: str | None =
             actual = digester.digest()
         except _read_errors(LAYER_MEDIA_TYPES[media_type]) as err:
             raise InvalidArgument(f"layer {blob.name} is not a valid {media_type} archive: {err}") from None
+        except OSError as err:  # only the disk's errors get here (Applier.apply turns the rest into InvalidArgument)
+            raise disk_error(err, f"applying layer {blob.name} to {target}") from None
         finally:
             applier.close()
     if diff_id is not None and actual != diff_id:

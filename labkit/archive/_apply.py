@@ -17,6 +17,7 @@ import tarfile
 from pathlib import Path
 
 from ..errors import InvalidArgument
+from ._bound import Bound
 from ._root import Root, lstat, split
 
 __all__ = ["Applier", "WHITEOUT_PREFIX", "OPAQUE"]
@@ -38,8 +39,10 @@ def _in_user_namespace() -> bool:
 class Applier(Root):
     """One layer being applied: the root, the lower layers (overlay only), and what this layer wrote."""
 
-    def __init__(self, target: Path, lowers: list[Path] | None) -> None:
+    def __init__(self, target: Path, lowers: list[Path] | None, bound: Bound) -> None:
         super().__init__(str(target))
+        self.bound = bound
+        self.file_bytes = 0  # bytes of regular files this layer wrote: held to ``bound``
         self.overlay = lowers is not None
         self.lowers = [str(lower) for lower in lowers or []]
         self.is_root = os.geteuid() == 0
@@ -79,6 +82,8 @@ class Applier(Root):
             if self.create(fd, leaf, member, tar):
                 self.set_attributes(fd, parent, leaf, member)
         except OSError as err:
+            if err.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise  # the disk, not the archive: apply_layer says so, naming the layer
             raise InvalidArgument(f"cannot apply layer entry {member.name!r}: {err.strerror}") from None
 
     def create(self, fd: int, leaf: str, member: tarfile.TarInfo, tar: tarfile.TarFile) -> bool:
@@ -87,6 +92,7 @@ class Applier(Root):
             if leaf != "." and lstat(leaf, fd) is None:
                 os.mkdir(leaf, 0o700, dir_fd=fd)
         elif member.isreg():
+            self.charge(member.size)  # by what the header declares: a sparse terabyte is refused before a byte
             with open(os.open(leaf, _NEW_FILE, 0o600, dir_fd=fd), "wb", buffering=0) as out:
                 source = tar.extractfile(member)
                 assert source is not None, "a regular member has contents"
@@ -103,6 +109,11 @@ class Applier(Root):
         else:
             raise InvalidArgument(f"layer entry {member.name!r} has an unsupported type {member.type!r}")
         return True
+
+    def charge(self, size: int) -> None:
+        """Count ``size`` more bytes of files against the layer's expansion bound (``_bound``)."""
+        self.file_bytes += size
+        self.bound.check(self.file_bytes, "files")
 
     def set_attributes(self, fd: int, parent: tuple[str, ...], leaf: str, member: tarfile.TarInfo) -> None:
         """Owner, mode (setuid included: chmod after chown, which clears it), xattrs and times."""
@@ -164,6 +175,7 @@ class Applier(Root):
                 st = os.fstat(src)
                 if not stat.S_ISREG(st.st_mode):
                     return
+                self.charge(st.st_size)
                 with open(os.open(leaf, _NEW_FILE, 0o600, dir_fd=fd), "wb", buffering=0) as writer:
                     shutil.copyfileobj(reader, writer, _BUFFER)
                     if self.is_root:

@@ -26,6 +26,9 @@ def add_pull_options(parser: argparse.ArgumentParser) -> None:
                              "pipe it on stdin), so that it never shows in a process listing")
     parser.add_argument("--platform", metavar="OS/ARCH[/VARIANT]",
                         help="the platform to pick from an index (default: this host's)")
+    parser.add_argument("--trust-realm", metavar="HOST", action="append", default=[],
+                        help="a token server on another host that may receive the --user credentials (by default "
+                             "they go only to the registry's own host)")
     parser.add_argument("ref", metavar="REF", help="image reference, e.g. 127.0.0.1:5000/lab/busybox:latest")
 
 
@@ -34,6 +37,7 @@ def pull_image(args: argparse.Namespace) -> Image:
     return pull(
         args.ref, plain_http=args.plain_http, user=_credentials(args.user), platform=args.platform,
         progress=sys.stderr.isatty(), publish=Exchange(args.root).publish, root=args.root,
+        trusted_realms=args.trust_realm,
     )  # fmt: skip
 
 
@@ -73,7 +77,7 @@ def _pull(args: argparse.Namespace) -> int:
 
 def _ls(args: argparse.Namespace) -> int:
     rows = [("REF", "TYPE", "DIGEST", "SIZE", "PLATFORM")]
-    for image in ImageStore(args.root).images():
+    for image in ImageStore(args.root).images(on_bad_record=lambda message: print(f"labkit: {message}", file=sys.stderr)):
         platform = f"{image.config.get('os', '?')}/{image.config.get('architecture', '?')}"
         rows.append((image.name, image.target.media_type, image.target.digest, _human(image.size), platform))
     print_table(rows)

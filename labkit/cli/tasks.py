@@ -20,7 +20,7 @@ from ..task import Task
 from ._shared import command_args, print_table
 from .metrics import add_task_metrics
 
-__all__ = ["register"]
+__all__ = ["register", "parse_signal"]
 
 
 def _with_id(verbs: argparse._SubParsersAction[argparse.ArgumentParser], name: str, description: str,
@@ -55,13 +55,19 @@ def _task(args: argparse.Namespace) -> Task:
     return Supervisor(args.root).container(args.id).task()
 
 
-def _signal_number(value: str) -> int:
-    """A signal given by name (``KILL``, ``SIGKILL``) or number."""
-    name = value.upper()
-    try:
-        return int(value) if value.isdigit() else signal.Signals[name if name.startswith("SIG") else "SIG" + name]
-    except KeyError:
-        raise InvalidArgument(f"unknown signal {value!r}") from None
+def parse_signal(value: str) -> int:
+    """``-s``'s value as ``kill(1)`` takes it: a number, or a name with or without ``SIG`` (``TERM``, ``sigkill``).
+
+    Only ASCII: ``str.isdigit`` and ``int`` also accept other scripts' digits (Devanagari "९"
+    is 9 to Python), and a signal is a number the kernel knows, 1 to ``SIGRTMAX`` (signal(7)).
+    """
+    name = value.upper() if value.upper().startswith("SIG") else "SIG" + value.upper()
+    if value.isascii() and value.isdigit() and len(value) <= 3 and 1 <= int(value) <= signal.SIGRTMAX:
+        return int(value)
+    if value.isascii() and name in signal.Signals.__members__:
+        return signal.Signals[name]
+    raise InvalidArgument(f"unknown signal {value[:40]!r}: give a name (TERM, KILL) or a number from 1 to "
+                          f"{int(signal.SIGRTMAX)}")
 
 
 def _ls(args: argparse.Namespace) -> int:
@@ -94,9 +100,9 @@ def _resume(args: argparse.Namespace) -> int:
 def _kill(args: argparse.Namespace) -> int:
     task = _task(args)
     if args.exec_id:
-        task.process(args.exec_id).kill(_signal_number(args.signal))
+        task.process(args.exec_id).kill(parse_signal(args.signal))
     else:
-        task.kill(_signal_number(args.signal), all_processes=args.all)
+        task.kill(parse_signal(args.signal), all_processes=args.all)
     return 0
 
 

@@ -90,7 +90,7 @@ class _Parser:
 
     def error(self, message: str, pos: int | None = None) -> InvalidArgument:
         pos = self.pos if pos is None else pos
-        shown = f"{self.text[:pos]} >|{self.text[pos:pos + 1]}|< {self.text[pos + 1:]}"
+        shown = repr(f"{self.text[:pos]} >|{self.text[pos:pos + 1]}|< {self.text[pos + 1:]}")[1:-1]  # one line
         return InvalidArgument(f"bad filter {self.text!r} at position {pos} [{shown}]: {message}")
 
     def peek(self) -> str:
@@ -127,8 +127,8 @@ class _Parser:
         if operator.group() == "~=":
             try:
                 re.compile(value)
-            except re.error as err:
-                raise self.error(f"bad regular expression {value!r}: {err}", start + 2) from None
+            except (re.error, RecursionError, OverflowError) as err:  # deep nesting, a repeat count past 2**32
+                raise self.error(f"bad regular expression {value[:100]!r}: {err}", start + 2) from None
         return Selector(tuple(path), operator.group(), value)
 
     def field(self) -> str:

@@ -6,27 +6,40 @@ Each method is one step of a pull, one or two HTTP exchanges:
 - ``resolve``:  ``HEAD /v2/<name>/manifests/<tag>`` with an ``Accept`` of every manifest type
   → the descriptor (media type, ``Docker-Content-Digest``, size) the tag points at;
 - ``fetch_manifest``: ``GET`` it by digest and check the bytes against that digest;
+- ``fetch_config``: the same for the image config, a small blob;
 - ``fetch_blob``: stream ``GET /v2/<name>/blobs/<digest>`` into a writer that verifies it,
   resuming with ``Range: bytes=N-`` when the connection drops mid-way.
+
+A manifest, index or config is read whole, so it is read only up to the size its
+descriptor gives, and never past containerd's 4 MiB (``MAX_MANIFEST_SIZE``): a registry
+that sends more is cut off as the bytes arrive, not after they fill the memory.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 import httpx
 
-from ..descriptor import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST, Descriptor, split_digest
+from ..descriptor import (
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    MAX_MANIFEST_SIZE,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    Descriptor,
+    load_json,
+    split_digest,
+)
 from ..errors import DataCorrupted, InvalidArgument, LabkitError, NotFound, PermissionDenied, Unavailable
 from ..reference import Reference
 from ._auth import Authorizer
 from ._challenge import Challenge, parse_challenges
 from ._transcript import Transcript
-from ._transport import Transport, iter_body
+from ._transport import Pace, Transport, header_int, iter_body, read_whole
 
 __all__ = ["Registry", "BlobWriter", "ACCEPT"]
 
@@ -44,10 +57,11 @@ class BlobWriter(Protocol):
 
 
 def _error(response: httpx.Response, what: str) -> LabkitError:
-    """Turn a registry error response into labkit's error kind, keeping the spec's error code."""
+    """Turn a registry error response into labkit's error kind, keeping the spec's error codes."""
     try:
-        codes = ", ".join(e.get("code", "?") for e in response.json().get("errors", []))
-    except (ValueError, AttributeError):
+        errors = load_json(response.content, "error").get("errors")
+        codes = ", ".join(" ".join(str(error.get("code", "?")).split())[:40] for error in errors[:5])  # type: ignore[index]
+    except (LabkitError, AttributeError, TypeError, KeyError):  # not the spec's {"errors": [{"code": ...}]}
         codes = ""
     detail = f"{what}: {response.status_code} {codes or response.reason_phrase}"
     if response.status_code == 404:
@@ -59,14 +73,20 @@ def _error(response: httpx.Response, what: str) -> LabkitError:
     return Unavailable(detail)
 
 
-def _check_digest(data: bytes, desc: Descriptor) -> None:
+def _check_digest(data: bytes, desc: Descriptor, what: str) -> None:
     algorithm, expected = split_digest(desc.digest)
     actual = hashlib.new(algorithm, data).hexdigest()
     if actual != expected or len(data) != desc.size:
         raise DataCorrupted(
-            f"manifest {desc.digest} is corrupt: its {len(data)} bytes hash to {algorithm}:{actual} "
+            f"{what} {desc.digest} is corrupt: its {len(data)} bytes hash to {algorithm}:{actual} "
             f"(expected {desc.size} bytes with the digest they are named by)"
         )
+
+
+def _within_cap(size: int, what: str) -> None:
+    if size > MAX_MANIFEST_SIZE:
+        raise InvalidArgument(f"{what} is {size} bytes, more than the {MAX_MANIFEST_SIZE >> 20} MiB labkit reads "
+                              "(containerd's limit for a manifest)")
 
 
 class Registry:
@@ -79,7 +99,11 @@ class Registry:
         plain_http: bool = False,
         credentials: tuple[str, str] | None = None,
         transcript: Transcript | None = None,
+        trusted_realms: Iterable[str] = (),
+        pace: Pace | None = None,
     ) -> None:
+        """``trusted_realms``: token servers on other hosts that may receive ``credentials`` (see ``_auth``);
+        ``pace``: the slowest a body may arrive (``Pace()``'s default unless given)."""
         self.host = host
         self.base = f"{'http' if plain_http else 'https'}://{host}/v2"
         # HTTPS trusts the system's store (/etc/ssl/certs: the machine's own CAs). Loading it takes a
@@ -87,7 +111,7 @@ class Registry:
         # nothing, so an HTTPS redirect fails closed instead of going unchecked.
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT) if plain_http else ssl.create_default_context()
         client = httpx.Client(timeout=httpx.Timeout(30.0, connect=5.0), follow_redirects=False, verify=tls)
-        self.auth = Authorizer(Transport(client, transcript=transcript), credentials)
+        self.auth = Authorizer(Transport(client, transcript=transcript, pace=pace), credentials, trusted_realms)
 
     def __enter__(self) -> Registry:
         return self
@@ -99,10 +123,11 @@ class Registry:
         self.auth.transport.client.close()
 
     def _request(
-        self, method: str, url: str, *, scope: str = "", headers: dict | None = None, stream: bool = False
-    ) -> httpx.Response:
+        self, method: str, url: str, *, scope: str = "", headers: dict[str, str] | None = None, stream: bool = False,
+        limit: int = MAX_MANIFEST_SIZE,
+    ) -> httpx.Response:  # fmt: skip
         request = self.auth.transport.client.build_request(method, url, headers=headers)
-        return self.auth.send(request, scope=scope, stream=stream)
+        return self.auth.send(request, scope=scope, stream=stream, limit=limit)
 
     def ping(self) -> list[Challenge]:
         """``GET /v2/`` without credentials: ``[]`` if open, else the challenges of its ``401``."""
@@ -125,29 +150,41 @@ class Registry:
             raise _error(response, f"resolving {ref}")
         digest = ref.digest or response.headers.get("docker-content-digest")
         media_type = response.headers.get("content-type", "").split(";")[0]
-        if digest and media_type and "content-length" in response.headers:
-            return Descriptor(media_type, digest, int(response.headers["content-length"]))
+        size = header_int(response, "content-length")
+        if digest and media_type and size is not None:
+            _within_cap(size, f"the manifest of {ref}")
+            return Descriptor(media_type, digest, size)
         response = self._request("GET", url, scope=scope, headers={"Accept": ACCEPT})  # HEAD did not say enough
         if response.status_code != 200:
             raise _error(response, f"resolving {ref}")
         data = response.content
-        media_type = response.headers.get("content-type", "").split(";")[0] or json.loads(data).get("mediaType", "")
+        media_type = response.headers.get("content-type", "").split(";")[0]
+        media_type = media_type or load_json(data, f"the manifest of {ref}").get("mediaType", "")
+        if not isinstance(media_type, str):
+            raise InvalidArgument(f"the manifest of {ref} has a mediaType that is not a string")
         return Descriptor(media_type, digest or f"sha256:{hashlib.sha256(data).hexdigest()}", len(data))
 
     def fetch_manifest(self, repository: str, desc: Descriptor) -> bytes:
         """``GET`` a manifest or index by digest; its bytes, checked against ``desc`` and its ``mediaType``."""
-        response = self._request(
-            "GET", f"{self.base}/{repository}/manifests/{desc.digest}",
-            scope=f"repository:{repository}:pull", headers={"Accept": ACCEPT},
-        )  # fmt: skip
-        if response.status_code != 200:
-            raise _error(response, f"fetching manifest {desc.digest}")
-        data = response.content
-        _check_digest(data, desc)
-        body_type = json.loads(data).get("mediaType")
+        data = self._fetch_whole(f"{self.base}/{repository}/manifests/{desc.digest}", repository, desc, "manifest",
+                                 {"Accept": ACCEPT})  # fmt: skip
+        body_type = load_json(data, f"manifest {desc.digest}").get("mediaType")
         if body_type and body_type != desc.media_type:
-            raise DataCorrupted(f"{desc.digest}: served as {desc.media_type} but its mediaType is {body_type}")
+            raise DataCorrupted(f"{desc.digest}: served as {desc.media_type[:80]!r} but its mediaType is {repr(body_type)[:80]}")
         return data
+
+    def fetch_config(self, repository: str, desc: Descriptor) -> bytes:
+        """``GET`` an image config (a blob, but one read whole, so capped like a manifest); its checked bytes."""
+        return self._fetch_whole(f"{self.base}/{repository}/blobs/{desc.digest}", repository, desc, "config", {})
+
+    def _fetch_whole(self, url: str, repository: str, desc: Descriptor, what: str, headers: dict[str, str]) -> bytes:
+        """The body at ``url``: refused past ``desc.size`` bytes as it arrives, then checked against ``desc``."""
+        _within_cap(desc.size, f"{what} {desc.digest}")
+        response = self._request("GET", url, scope=f"repository:{repository}:pull", headers=headers, limit=desc.size)
+        if response.status_code != 200:
+            raise _error(response, f"fetching {what} {desc.digest}")
+        _check_digest(response.content, desc, what)
+        return response.content
 
     def fetch_blob(
         self, repository: str, desc: Descriptor, writer: BlobWriter, progress: Callable[[int], None] | None = None
@@ -166,7 +203,7 @@ class Registry:
             response = self._request("GET", url, scope=f"repository:{repository}:pull", headers=headers, stream=True)
             try:
                 if response.status_code not in (200, 206):
-                    response.read()  # streamed: _error reads the registry's JSON error from the body
+                    read_whole(response)  # streamed: _error reads the registry's JSON error from the body
                     raise _error(response, f"fetching blob {desc.digest}")
                 skip = start if response.status_code == 200 else 0
                 for chunk in iter_body(response):

@@ -18,7 +18,7 @@ import shutil
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..errors import AlreadyExists, FailedPrecondition, NotFound
+from ..errors import AlreadyExists, FailedPrecondition, NotFound, disk_error
 from ..events import Publisher
 from ..paths import default_root
 from ._metadata import Info, Kind, Records
@@ -100,19 +100,24 @@ class Snapshotter:
 
     # -- helpers ----------------------------------------------------------------------------
     def _create(self, key: str, parent: str | None, kind: Kind) -> list[Mount]:
-        with self._records.transaction() as records:
-            if key in records:
-                raise AlreadyExists(f"snapshot {key!r} already exists")
-            if parent is not None and self._get(records, parent).kind != "committed":
-                raise FailedPrecondition(f"parent {parent!r} is not a committed snapshot")
-            info = Records.new(records, key, kind, parent)
-            parents = self._parents(records, info)
-            try:
+        """Record and make a new snapshot: all of it, or (a full disk, a failed copy) nothing, and the real cause."""
+        info: Info | None = None
+        try:
+            with self._records.transaction() as records:
+                if key in records:
+                    raise AlreadyExists(f"snapshot {key!r} already exists")
+                if parent is not None and self._get(records, parent).kind != "committed":
+                    raise FailedPrecondition(f"parent {parent!r} is not a committed snapshot")
+                info = Records.new(records, key, kind, parent)
+                parents = self._parents(records, info)
                 self._fs(info).mkdir(parents=True)
                 self._populate(info, parents)
-            except BaseException:  # no record is written: leave no directory either
+        except BaseException as err:  # the records are written last, so none was: leave no directory either
+            if info is not None:
                 shutil.rmtree(self._dir(info), ignore_errors=True)
-                raise
+            if isinstance(err, OSError):
+                raise disk_error(err, f"preparing snapshot {key!r} in {self.root}") from None
+            raise
         if kind == "active":  # containerd publishes prepare, commit and remove; a view has no event of its own
             self._emit("/snapshot/prepare", {"key": key, "parent": parent or ""})
         return self._mounts(info, parents)

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
+from ..errors import disk_error
 from ..timestamps import now, rfc3339
 
 __all__ = ["Kind", "Info", "Records"]
@@ -52,15 +53,27 @@ class Records:
 
     @contextmanager
     def transaction(self) -> Iterator[dict[str, Info]]:
-        """Lock, read, let the caller change the records, then write them back atomically."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path.with_suffix(".lock"), "a") as lock:
+        """Lock, read, let the caller change the records, then write them back atomically.
+
+        The new version goes to a temporary file renamed over the old one, so a full disk
+        (or a crash) leaves the old records whole, and the error says so.
+        """
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            lock = open(self.path.with_suffix(".lock"), "a")  # noqa: SIM115 — closed below, after the write
+        except OSError as err:
+            raise disk_error(err, f"opening the snapshot records {self.path}") from None
+        with lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             records = self.read()
             yield records
             tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"snapshots": {n: asdict(i) for n, i in records.items()}}, indent=1))
-            os.replace(tmp, self.path)
+            try:
+                tmp.write_text(json.dumps({"snapshots": {n: asdict(i) for n, i in records.items()}}, indent=1))
+                os.replace(tmp, self.path)
+            except OSError as err:
+                tmp.unlink(missing_ok=True)
+                raise disk_error(err, f"writing the snapshot records {self.path}") from None
 
     @staticmethod
     def new(records: dict[str, Info], name: str, kind: Kind, parent: str | None) -> Info:

@@ -7,6 +7,8 @@ per layer and per container, which is why containerd's default is overlayfs
 
 from __future__ import annotations
 
+import errno
+import os
 import subprocess
 
 from ..errors import Unavailable
@@ -27,7 +29,9 @@ class Native(Snapshotter):
             return
         # cp -a keeps what a layer means: owners, modes, times, xattrs, hardlinks, devices (coreutils)
         copy = subprocess.run(["cp", "-a", f"{self._fs(parents[0])}/.", str(self._fs(info))],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"})  # fmt: skip
+        if copy.returncode != 0 and os.strerror(errno.ENOSPC) in copy.stderr:  # cp says it in strerror's words
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # _create says so, naming the snapshot
         if copy.returncode != 0:
             raise Unavailable(f"copying snapshot {parents[0].name!r} failed: {copy.stderr.strip()}")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -65,12 +66,13 @@ def unpack(image: Any, snapshotter: Snapshotter) -> str:
             snapshotter.stat(chain_id)
         except NotFound:
             key = f"extract-{uuid.uuid4().hex[:12]} {chain_id}"  # containerd's key form for an unpack in progress
+            mounts = snapshotter.prepare(key, parent)  # if it fails, it leaves nothing (Snapshotter._create)
             try:
-                _apply_into(snapshotter.prepare(key, parent), blob, media_type, diff_id)
+                _apply_into(mounts, blob, media_type, diff_id)
                 snapshotter.commit(chain_id, key)
             except AlreadyExists:  # another unpack committed the same layer first: use theirs
                 snapshotter.remove(key)
-            except BaseException:
+            except BaseException:  # a bomb, a wrong DiffID, a full disk: nothing of the layer stays
                 snapshotter.remove(key)
                 raise
         parent = chain_id
@@ -79,9 +81,26 @@ def unpack(image: Any, snapshotter: Snapshotter) -> str:
 
 
 def apply_layers(image: Any, target: Path) -> None:
-    """Apply every layer of ``image`` straight into the empty directory ``target`` (no snapshots)."""
+    """Apply every layer of ``image`` straight into the empty directory ``target`` (no snapshots).
+
+    If any layer fails (a bomb, a wrong DiffID, a full disk), ``target`` is emptied again,
+    and removed if this made it: a half-applied root filesystem, or a layer that did not
+    prove its DiffID (setuid files and all), is never left to be used.
+    """
+    layers = _layers(image)
+    made = not target.exists()
     target.mkdir(parents=True, exist_ok=True)
     if any(os.scandir(target)):
         raise InvalidArgument(f"{target} is not empty")
-    for blob, media_type, diff_id in _layers(image):
-        apply_layer(target, blob, media_type, diff_id)
+    try:
+        for blob, media_type, diff_id in layers:
+            apply_layer(target, blob, media_type, diff_id)
+    except BaseException:
+        for entry in os.scandir(target):
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+        if made:
+            target.rmdir()
+        raise

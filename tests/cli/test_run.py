@@ -79,6 +79,10 @@ def test_tasks_verbs_and_refusals(image: str, runtime: str) -> None:
     exec_ = labkit("tasks", "exec", "--exec-id", "e1", id, "--", "sh", "-c", "echo in-exec; exit 3")
     assert (exec_.returncode, exec_.stdout) == (3, "in-exec\n")
     assert len(labkit("tasks", "ps", id).stdout.split()) == 2  # the header and PID 1's host pid
+    for signal in ("99", "\u096f", "SIGNOPE"):  # out of range; a Devanagari nine; no such name
+        refused = labkit("tasks", "kill", "-s", signal, id)
+        assert (refused.returncode, refused.stderr.count("\n")) == (1, 1)
+        assert refused.stderr.startswith(f"labkit: unknown signal {signal!r}: give a name")
     refused = labkit("tasks", "delete", id)
     assert refused.stderr == f"labkit: cannot delete {id}: it is running (delete needs stopped)\n"
     refused = labkit("containers", "delete", id)

@@ -6,8 +6,9 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from parsing import parsed_or_refused
 
 from labkit.errors import InvalidArgument
 from labkit.events import Envelope, parse
@@ -127,3 +128,11 @@ def test_a_double_quoted_value_round_trips(value: str) -> None:
     # JSON's string escapes are a subset of Go's, so json.dumps quotes as containerd expects
     (alternative,) = parse(f"event.name=={json.dumps(value, ensure_ascii=False)}").alternatives
     assert alternative == (Selector(("event", "name"), "==", value),)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=60), st.text('topic=!~"/\\,|() ', max_size=60),
+                 st.integers(1, 20_000).map(lambda n: 'topic~="' + "(" * n + '"')))
+def test_any_filter_text_parses_or_is_refused_in_one_line(text: str) -> None:
+    """A filter comes from the command line or a gRPC client: it parses, or says why in one line."""
+    parsed_or_refused(parse, text)

@@ -1,4 +1,5 @@
-"""Reliability fixtures: the authenticating registries of tests/remotes, and lab clean of a test's root.
+"""Reliability fixtures: the authenticating registries of tests/remotes, lab clean of a test's root, and the
+digests of the image the fault suites pull (``blobs``).
 
 ``labkit lab clean`` is what a learner runs after a crash; here it also tidies up after a
 test that failed half-way. It sweeps every cgroup under ``labkit/`` and the lab's
@@ -9,15 +10,17 @@ see) the sweep is narrowed to the cgroups named after this test's containers.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from remotes.conftest import auth_storage, basic_registry, token_registry, token_server  # noqa: F401 (fixtures)
 
 from labkit.lab import clean as lab_clean
-from labkit.paths import CGROUP_PARENT, NETNS_PREFIX, VETH_PREFIX
+from labkit.paths import CGROUP_PARENT, NETNS_PREFIX, VETH_PREFIX, registry_address
 
 #: ``clean()`` for this test's lab root, narrowed to its own containers when others are at work
 Clean = Callable[[], list[str]]
@@ -53,3 +56,16 @@ def lab_clean_here(lab_root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     yield run
     if _ids(lab_root):
         run()
+
+
+@pytest.fixture(scope="module")
+def blobs() -> dict:
+    """The image's manifest, config and layer digests, straight from the registry."""
+    registry = registry_address()
+    accept = "application/vnd.docker.distribution.manifest.v2+json"
+    response = httpx.get(f"http://{registry}/v2/lab/layers/manifests/latest", headers={"Accept": accept})
+    manifest = response.json()
+    layers = [layer["digest"] for layer in manifest["layers"]]
+    big = max(manifest["layers"], key=lambda layer: layer["size"])["digest"]
+    return {"manifest": "sha256:" + hashlib.sha256(response.content).hexdigest(),
+            "config": manifest["config"]["digest"], "layers": layers, "big": big}

@@ -23,31 +23,16 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 from faultproxy import Fault, FaultProxy
 
 import labkit
 from labkit.images import ImageStore, pull
-from labkit.paths import registry_address
 
 pytestmark = [pytest.mark.registry]
 
 IMAGE = "lab/layers:latest"
 Setup = Callable[[FaultProxy, dict], Fault | tuple[Fault, ...]]
-
-
-@pytest.fixture(scope="module")
-def blobs() -> dict:
-    """The image's manifest, config and layer digests, straight from the registry."""
-    registry = registry_address()
-    accept = "application/vnd.docker.distribution.manifest.v2+json"
-    response = httpx.get(f"http://{registry}/v2/lab/layers/manifests/latest", headers={"Accept": accept})
-    manifest = response.json()
-    layers = [layer["digest"] for layer in manifest["layers"]]
-    big = max(manifest["layers"], key=lambda layer: layer["size"])["digest"]
-    return {"manifest": "sha256:" + hashlib.sha256(response.content).hexdigest(),
-            "config": manifest["config"]["digest"], "layers": layers, "big": big}
 
 
 def content(root: Path) -> dict[str, bytes]:

@@ -145,10 +145,14 @@ class Layout:
     @classmethod
     def build(cls, path: Path, layers: list[list[Entry]], media_type: str = GZIP) -> Layout:
         """Write the layout: blobs, a manifest tagged ``latest``, ``index.json`` and ``oci-layout``."""
+        return cls.of_blobs(path, [(*layer_bytes(entries, media_type), media_type) for entries in layers])
+
+    @classmethod
+    def of_blobs(cls, path: Path, blobs: list[tuple[bytes, str, str]]) -> Layout:
+        """The layout of layer blobs as given, ``(blob, DiffID, media type)``: hostile ones too."""
         layout = cls(path)
         diff_ids = []
-        for entries in layers:
-            blob, diff_id = layer_bytes(entries, media_type)
+        for blob, diff_id, media_type in blobs:
             layout.layers.append(Descriptor(media_type, layout.store.write(blob), len(blob)))
             diff_ids.append(diff_id)
         layout.config = {"architecture": "amd64", "os": "linux", "config": {},
