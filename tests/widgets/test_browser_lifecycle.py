@@ -104,6 +104,7 @@ def test_clicking_the_lifecycle_panel(jupyterlab: str) -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(60_000)
+        expect.set_options(timeout=60_000)  # assertions wait as long as actions do: a kernel on a busy machine is slow
         page.goto(jupyterlab)
         page.locator(".jp-Notebook .jp-Cell").first.click()
         expect(page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")).to_have_count(1)
