@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from . import seccomp
+from . import cgroups, seccomp
 from .errors import InvalidArgument, Unavailable
 
 __all__ = [
@@ -52,8 +52,16 @@ _LINUX_ORDER = ("uidMappings", "gidMappings", "resources", "cgroupsPath", "names
                 "readonlyPaths")
 
 
+def _namespaces() -> tuple[str, ...]:
+    return ("pid", "network", "ipc", "uts", "mount", *(("cgroup",) if cgroups.version() == 2 else ()))
+
+
 def default_spec(rootless: bool = False) -> dict[str, Any]:
-    """What ``runc spec`` writes (runc, libcontainer/specconv/example.go: Example, ToRootless)."""
+    """What ``runc spec`` writes (runc, libcontainer/specconv/example.go: Example, ToRootless).
+
+    On a cgroup v2 host that includes a cgroup namespace: the container's ``/sys/fs/cgroup``
+    then shows its own group as the root of the tree, not the host's hierarchy.
+    """
     spec: dict[str, Any] = {
         "ociVersion": OCI_VERSION,
         "process": {
@@ -83,7 +91,7 @@ def default_spec(rootless: bool = False) -> dict[str, Any]:
         ],
         "linux": {
             "resources": {"devices": [{"allow": False, "access": "rwm"}]},
-            "namespaces": [{"type": kind} for kind in ("pid", "network", "ipc", "uts", "mount")],
+            "namespaces": [{"type": kind} for kind in _namespaces()],
             "maskedPaths": [
                 "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
                 "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from labkit import oci, seccomp
+from labkit import cgroups, oci, seccomp
 from labkit.errors import InvalidArgument
 
 BUSYBOX = {"config": {"Cmd": ["sh"], "Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]}}
@@ -56,7 +56,8 @@ def test_rootless_maps_root_to_the_caller() -> None:
     linux = oci.default_spec(rootless=True)["linux"]
     assert linux["uidMappings"] == [{"containerID": 0, "hostID": os.geteuid(), "size": 1}]
     assert linux["gidMappings"] == [{"containerID": 0, "hostID": os.getegid(), "size": 1}]
-    assert [ns["type"] for ns in linux["namespaces"]] == ["pid", "ipc", "uts", "mount", "user"]
+    cgroup = ["cgroup"] if cgroups.version() == 2 else []  # runc spec adds a cgroup namespace on v2
+    assert [ns["type"] for ns in linux["namespaces"]] == ["pid", "ipc", "uts", "mount", *cgroup, "user"]
     assert "resources" not in linux
 
 
